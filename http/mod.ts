@@ -1,0 +1,6 @@
+/**
+ * inetkit's http part.
+ *
+ * @module
+ */
+export {};

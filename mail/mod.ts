@@ -1,0 +1,6 @@
+/**
+ * inetkit's mail part.
+ *
+ * @module
+ */
+export {};

@@ -1,0 +1,194 @@
+import type { BufferedReader } from "./buffered_reader.ts";
+import { ProtocolError } from "./protocol_error.ts";
+
+const CR = 13;
+const LF = 10;
+const DOT = 46;
+const TERMINATOR = new Uint8Array([DOT, CR, LF]);
+const CRLF_TERMINATOR = new Uint8Array([CR, LF, DOT, CR, LF]);
+
+/** Options for {@linkcode DotStuffingEncoderStream}. */
+export interface DotStuffingEncoderOptions {
+  /**
+   * Whether to end the output with the `.` CR LF line that closes SMTP DATA,
+   * POP3 and NNTP multi-line blocks.
+   *
+   * @default {true}
+   */
+  terminate?: boolean;
+}
+
+/**
+ * Encodes a message body for SMTP DATA, NNTP POST and POP3/NNTP multi-line
+ * responses (RFC 5321 §4.5.2): every line end (CR LF, bare CR, bare LF)
+ * becomes CR LF, every line that starts with a dot gets a second one (the
+ * first line too), and the output ends with exactly CR LF `.` CR LF, so no
+ * body can end the block early.
+ *
+ * @example Stuffing a body with a dot line and bare LFs
+ * ```ts
+ * import { DotStuffingEncoderStream } from "@inetkit/inetkit/net";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const body = new TextEncoder().encode(".hidden\n.\nlast");
+ * const out = ReadableStream.from([body]).pipeThrough(new DotStuffingEncoderStream());
+ * assertEquals(await new Response(out).text(), "..hidden\r\n..\r\nlast\r\n.\r\n");
+ * ```
+ */
+export class DotStuffingEncoderStream extends TransformStream<Uint8Array, Uint8Array> {
+  /**
+   * Creates the encoder.
+   *
+   * @param options Whether to append the terminating line.
+   */
+  constructor(options: DotStuffingEncoderOptions = {}) {
+    const terminate = options.terminate ?? true;
+    let atLineStart = true;
+    let pendingCr = false;
+    super({
+      transform(chunk, controller) {
+        // Worst case every byte doubles (a dot at each line start, or a
+        // bare CR/LF becoming CR LF).
+        const out = new Uint8Array(chunk.length * 2 + 2);
+        let o = 0;
+        for (let i = 0; i < chunk.length; i++) {
+          const b = chunk[i]!;
+          if (pendingCr) {
+            pendingCr = false;
+            out[o++] = CR;
+            out[o++] = LF;
+            atLineStart = true;
+            if (b === LF) continue;
+          }
+          if (b === CR) {
+            pendingCr = true;
+            continue;
+          }
+          if (b === LF) {
+            out[o++] = CR;
+            out[o++] = LF;
+            atLineStart = true;
+            continue;
+          }
+          if (atLineStart && b === DOT) out[o++] = DOT;
+          atLineStart = false;
+          out[o++] = b;
+        }
+        if (o > 0) controller.enqueue(out.subarray(0, o));
+      },
+      flush(controller) {
+        if (pendingCr) {
+          controller.enqueue(new Uint8Array([CR, LF]));
+          atLineStart = true;
+        }
+        if (!terminate) return;
+        controller.enqueue(atLineStart ? TERMINATOR.slice() : CRLF_TERMINATOR.slice());
+      },
+    });
+  }
+}
+
+/** Options for reading a dot-terminated block. */
+export interface ReadDotStuffedOptions {
+  /**
+   * The longest line in bytes.
+   *
+   * @default {65536}
+   */
+  maxLineLength?: number;
+  /**
+   * The most bytes in the whole block; more errors the stream with
+   * `"BODY_TOO_LARGE"`.
+   *
+   * @default {Infinity}
+   */
+  maxSize?: number;
+  /**
+   * `"crlf"`: only CR LF ends a line, so only CR LF `.` CR LF ends the block
+   * and a bare LF is content (what a server must do against SMTP smuggling).
+   * `"any"`: LF ends a line too (lenient clients).
+   *
+   * @default {"any"}
+   */
+  lineEnding?: "crlf" | "any";
+}
+
+const CRLF_BYTES = new Uint8Array([CR, LF]);
+
+/**
+ * Reads a dot-terminated block (the SMTP DATA content on a server, a POP3
+ * RETR or NNTP ARTICLE response on a client) from a buffered reader as a
+ * stream of unstuffed bytes with CR LF line ends. The stream ends after the
+ * `.` line; the reader is then positioned just after it, ready for the next
+ * reply. Lines are pulled only as the stream is read.
+ *
+ * @param reader The reader positioned at the first line of the block.
+ * @param options The line and size limits and the accepted line end.
+ * @returns The block's content.
+ *
+ * @example Reading a POP3 message body
+ * ```ts
+ * import { BufferedReader, readDotStuffed } from "@inetkit/inetkit/net";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const wire = "Subject: x\r\n\r\n..dot\r\n.\r\n+OK next\r\n";
+ * const reader = new BufferedReader(ReadableStream.from([new TextEncoder().encode(wire)]));
+ * assertEquals(await new Response(readDotStuffed(reader)).text(), "Subject: x\r\n\r\n.dot\r\n");
+ * assertEquals(await reader.readLine(), "+OK next");
+ * ```
+ */
+export function readDotStuffed(
+  reader: BufferedReader,
+  options: ReadDotStuffedOptions = {},
+): ReadableStream<Uint8Array> {
+  const maxLineLength = options.maxLineLength ?? 65536;
+  const maxSize = options.maxSize ?? Infinity;
+  const strict = options.lineEnding === "crlf";
+  let size = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      // Batch lines into chunks of about 16 KiB.
+      const parts: Uint8Array[] = [];
+      let length = 0;
+      while (length < 16384) {
+        const line = strict
+          ? await reader.readUntil(CRLF_BYTES, { maxLength: maxLineLength })
+          : await reader.readLineBytes({ maxLength: maxLineLength });
+        if (line === null) {
+          throw new ProtocolError(
+            "UNEXPECTED_EOF",
+            "Cannot read block: stream ended before the terminating dot line",
+          );
+        }
+        if (line.length === 1 && line[0] === DOT) {
+          if (length > 0) controller.enqueue(joinLines(parts, length));
+          controller.close();
+          return;
+        }
+        const content = line[0] === DOT ? line.subarray(1) : line;
+        size += content.length + 2;
+        if (size > maxSize) {
+          throw new ProtocolError(
+            "BODY_TOO_LARGE",
+            `Cannot read block: it exceeds ${maxSize} bytes`,
+          );
+        }
+        parts.push(content);
+        length += content.length + 2;
+      }
+      controller.enqueue(joinLines(parts, length));
+    },
+  }, { highWaterMark: 0 });
+}
+
+function joinLines(parts: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let o = 0;
+  for (const part of parts) {
+    out.set(part, o);
+    o += part.length;
+    out[o++] = CR;
+    out[o++] = LF;
+  }
+  return out;
+}

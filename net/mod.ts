@@ -1,0 +1,25 @@
+/**
+ * Sockets, servers and line protocols: the buffered reader, the line writer,
+ * the three-digit reply reader, the header reader, dot-stuffing, text
+ * connections, TCP and UDP servers, and the RFC 868 time protocol.
+ *
+ * @example Reading a reply from a scripted server
+ * ```ts
+ * import { BufferedReader, readReply } from "@inetkit/inetkit/net";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const reader = new BufferedReader(
+ *   ReadableStream.from([new TextEncoder().encode("220 ready\r\n")]),
+ * );
+ * assertEquals((await readReply(reader, { expect: 220 })).lines, ["ready"]);
+ * ```
+ *
+ * @module
+ */
+export * from "./protocol_error.ts";
+export * from "./reply_error.ts";
+export * from "./buffered_reader.ts";
+export * from "./line_writer.ts";
+export * from "./reply.ts";
+export * from "./mime_header.ts";
+export * from "./dot_stuffing.ts";

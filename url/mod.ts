@@ -1,0 +1,6 @@
+/**
+ * inetkit's url part.
+ *
+ * @module
+ */
+export {};
