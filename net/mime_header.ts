@@ -84,7 +84,7 @@ const latin1 = new TextDecoder("latin1");
  * import { BufferedReader, readHeaderBlock } from "@inetkit/inetkit/net";
  * import { assertEquals } from "@std/assert";
  *
- * const text = "Subject: a long\r\n  subject\r\nFrom: a@example.test\r\n\r\nbody";
+ * const text = "Subject: a long\r\n  subject\r\nFrom: a@example.test\r\n\r\nbody\r\n";
  * const reader = new BufferedReader(ReadableStream.from([new TextEncoder().encode(text)]));
  * assertEquals(await readHeaderBlock(reader), [
  *   { name: "Subject", value: "a long  subject" },

@@ -1,0 +1,151 @@
+/** Options for {@linkcode UdpServer}. */
+export interface UdpServerOptions {
+  /**
+   * The address to listen on.
+   *
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /**
+   * The port to listen on; 0 picks a free one (see `addr`).
+   *
+   * @default {0}
+   */
+  port?: number;
+  /** Aborting it closes the server. */
+  signal?: AbortSignal;
+  /**
+   * Receives handler errors and send errors; the server keeps running.
+   *
+   * @default {logs to console.error}
+   */
+  onError?: (error: unknown) => void;
+}
+
+/** One received datagram. */
+export interface Datagram {
+  /** The payload; may be empty (zero-length datagrams are delivered). */
+  data: Uint8Array;
+  /** Who sent it. */
+  remoteAddr: Deno.NetAddr;
+  /** Sends a datagram back to the sender. */
+  reply(data: Uint8Array): Promise<void>;
+}
+
+/** Answers one datagram. */
+export type UdpHandler = (datagram: Datagram) => void | Promise<void>;
+
+/**
+ * A UDP server over `Deno.listenDatagram`: iterate it with `for await` to
+ * receive datagrams, or give it a handler. Each datagram carries a `reply`
+ * helper. Needs `"unstable": ["net"]` (or `--unstable-net`).
+ *
+ * @example An echo server driven by a handler
+ * ```ts
+ * import { UdpServer } from "@inetkit/inetkit/net";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = new UdpServer({ port: 0 }, (d) => d.reply(d.data));
+ * const client = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+ * await client.send(new TextEncoder().encode("ping"), server.addr);
+ * const [data] = await client.receive();
+ * client.close();
+ * assertEquals(new TextDecoder().decode(data), "ping");
+ * ```
+ */
+export class UdpServer implements AsyncDisposable, AsyncIterable<Datagram> {
+  #socket: Deno.DatagramConn;
+  #onError: (error: unknown) => void;
+  #closed = false;
+  #finished: Promise<void>;
+  #signal: AbortSignal | undefined;
+  #onSignal = () => void this.close();
+  #tasks = new Set<Promise<void>>();
+
+  /**
+   * Binds the socket at once.
+   *
+   * @param options Where to listen.
+   * @param handler Answers each datagram; without it, iterate the server.
+   */
+  constructor(options: UdpServerOptions = {}, handler?: UdpHandler) {
+    this.#socket = Deno.listenDatagram({
+      hostname: options.hostname ?? "127.0.0.1",
+      port: options.port ?? 0,
+      transport: "udp",
+    });
+    this.#onError = options.onError ?? ((error) => console.error("UdpServer:", error));
+    this.#signal = options.signal;
+    if (options.signal?.aborted) queueMicrotask(this.#onSignal);
+    options.signal?.addEventListener("abort", this.#onSignal, { once: true });
+    this.#finished = handler ? this.#run(handler) : Promise.resolve();
+  }
+
+  /** The bound address. */
+  get addr(): Deno.NetAddr {
+    return this.#socket.addr as Deno.NetAddr;
+  }
+
+  /** Settles when the server is closed and running handlers have ended. */
+  get finished(): Promise<void> {
+    return this.#finished;
+  }
+
+  async #run(handler: UdpHandler): Promise<void> {
+    for await (const datagram of this) {
+      const task = (async () => {
+        try {
+          await handler(datagram);
+        } catch (error) {
+          if (!this.#closed) this.#onError(error);
+        }
+      })();
+      this.#tasks.add(task);
+      task.finally(() => this.#tasks.delete(task));
+    }
+    await Promise.allSettled([...this.#tasks]);
+  }
+
+  /** Receives datagrams until the server is closed. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Datagram> {
+    while (!this.#closed) {
+      let received: [Uint8Array, Deno.Addr];
+      try {
+        received = await this.#socket.receive();
+      } catch (error) {
+        if (this.#closed) return;
+        // A transient receive error (for example an ICMP error surfaced
+        // on the socket) must not stop the server.
+        this.#onError(error);
+        continue;
+      }
+      const [data, addr] = received;
+      const remoteAddr = addr as Deno.NetAddr;
+      yield {
+        data,
+        remoteAddr,
+        reply: async (bytes: Uint8Array) => {
+          await this.#socket.send(bytes, remoteAddr);
+        },
+      };
+    }
+  }
+
+  /** Closes the socket; iteration ends. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#signal?.removeEventListener("abort", this.#onSignal);
+    try {
+      this.#socket.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Closes the socket and waits for running handlers. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.#finished;
+  }
+}
