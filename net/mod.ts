@@ -27,3 +27,4 @@ export * from "./connect.ts";
 export * from "./text_conn.ts";
 export * from "./tcp_server.ts";
 export * from "./udp_server.ts";
+export * from "./time_protocol.ts";

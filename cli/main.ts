@@ -1,0 +1,90 @@
+/**
+ * The `inetkit` command line: one entry with subcommands, each also usable
+ * as a `deno run` example.
+ *
+ * ```sh
+ * deno run -A cli/main.ts time 127.0.0.1 3737 --udp
+ * deno run -A cli/main.ts time-server --port 8037
+ * ```
+ *
+ * @module
+ */
+import { type Command, type CommandIo, denoIo, UsageError } from "./_command.ts";
+
+/** The subcommands, loaded lazily so a run imports only what it uses. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  time: {
+    summary: "ask an RFC 868 time server for the time",
+    load: async () => (await import("./time.ts")).timeCommand,
+  },
+  "time-server": {
+    summary: "serve RFC 868 time over TCP and UDP",
+    load: async () => (await import("./time_server.ts")).timeServerCommand,
+  },
+  tour: {
+    summary: "start inetkit's servers and run its clients against them",
+    load: async () => (await import("./tour.ts")).tourCommand,
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) =>
+    `  ${name.padEnd(width)}  ${c.summary}`
+  );
+  return `Usage: inetkit COMMAND [ARGS...]  (COMMAND --help for details)\n\nCommands:\n${
+    lines.join("\n")
+  }\n`;
+}
+
+/**
+ * Runs the command line `args` and resolves to the exit code: 0 on success,
+ * 1 when the operation failed, 2 for a usage error.
+ *
+ * @param args The arguments after the program name.
+ * @param io Where to print; the real terminal by default.
+ * @returns The exit code.
+ *
+ * @example Asking for help
+ * ```ts
+ * import { run } from "@inetkit/inetkit/cli";
+ * import { assertEquals } from "@std/assert";
+ *
+ * let out = "";
+ * const io = { out: (t: string) => void (out += t), err: () => {}, isTerminal: false, stdin: ReadableStream.from([]) };
+ * assertEquals(await run(["--help"], io), 0);
+ * assertEquals(out.startsWith("Usage: inetkit"), true);
+ * ```
+ */
+export async function run(args: string[], io: CommandIo = denoIo()): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.out(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const entry = COMMANDS[name];
+  if (entry === undefined) {
+    io.err(`inetkit: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return 2;
+  }
+  const command = await entry.load();
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.out(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`inetkit ${name}: ${error.message}\n\n${command.help}`);
+      return 2;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    io.err(`inetkit ${name}: ${message}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await run(Deno.args));
+}

@@ -1,0 +1,47 @@
+import { TimeServer } from "../net/time_protocol.ts";
+import {
+  type Command,
+  flagBoolean,
+  flagString,
+  parseArgs,
+  parsePort,
+  UsageError,
+} from "./_command.ts";
+
+/** `time-server [--port 8037] [--udp] [--tcp]`: an RFC 868 server until interrupted. */
+export const timeServerCommand: Command = {
+  name: "time-server",
+  summary: "serve RFC 868 time over TCP and UDP",
+  help: `Usage: inetkit time-server [--port 8037] [--host 127.0.0.1] [--tcp] [--udp]
+
+Serves the RFC 868 time protocol until interrupted (Ctrl-C). Both TCP and UDP
+unless one of --tcp or --udp is given.
+`,
+  async run(args, io) {
+    const parsed = parseArgs(args, {
+      booleans: ["tcp", "udp", "help"],
+      values: ["port", "host"],
+    });
+    if (parsed.positional.length > 0) throw new UsageError("Unexpected arguments");
+    const tcp = flagBoolean(parsed, "tcp");
+    const udp = flagBoolean(parsed, "udp");
+    const transport = tcp === udp ? "both" : tcp ? "tcp" : "udp";
+    const port = parsePort(flagString(parsed, "port") ?? "8037");
+    const hostname = flagString(parsed, "host") ?? "127.0.0.1";
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    Deno.addSignalListener("SIGINT", onSignal);
+    try {
+      const server = new TimeServer({ hostname, port, transport, signal: stop.signal });
+      const shown = transport === "both" ? "tcp and udp" : transport;
+      io.out(`Serving RFC 868 time on ${shown} ${hostname}:${server.addr.port}\n`);
+      await new Promise<void>((resolve) =>
+        stop.signal.addEventListener("abort", () => resolve(), { once: true })
+      );
+      await server.shutdown();
+      return 0;
+    } finally {
+      Deno.removeSignalListener("SIGINT", onSignal);
+    }
+  },
+};

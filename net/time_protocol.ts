@@ -1,0 +1,411 @@
+import { BufferedReader } from "./buffered_reader.ts";
+import { connect } from "./connect.ts";
+import { ProtocolError } from "./protocol_error.ts";
+import { TcpServer } from "./tcp_server.ts";
+import { UdpServer } from "./udp_server.ts";
+
+/** Seconds from 1900-01-01 (RFC 868's epoch) to 1970-01-01 (the Unix epoch). */
+export const TIME_1970 = 2208988800;
+
+/** The well-known port of the time protocol, TCP and UDP (RFC 868). */
+export const TIME_PORT = 37;
+
+const ERA = 2 ** 32;
+const HALF_ERA = 2 ** 31;
+
+/**
+ * Turns an RFC 868 time value into a date.
+ *
+ * The value is 32 bits of seconds since 1900 and wraps on
+ * 2036-02-07T06:28:16Z. The era pivot: a value with its top bit set is read
+ * as 1968-01-20T03:14:08Z through 2036-02-07T06:28:15Z, and a value with its
+ * top bit clear as 2036-02-07T06:28:16Z through 2104-02-26T09:42:23Z (the
+ * rule NTP uses, RFC 4330 §3). Set `pivot` to 0 to read every value in the
+ * first era (1900-2036).
+ *
+ * @param value The 32-bit value, 0 to 2^32 - 1.
+ * @param options The pivot: values below it are read in the second era.
+ * @returns The date.
+ * @throws {RangeError} If `value` is not an integer from 0 to 2^32 - 1.
+ *
+ * @example Reading values on both sides of the 2036 wrap
+ * ```ts
+ * import { timeToDate } from "@inetkit/inetkit/net";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(timeToDate(2208988800).toISOString(), "1970-01-01T00:00:00.000Z");
+ * assertEquals(timeToDate(0xffffffff).toISOString(), "2036-02-07T06:28:15.000Z");
+ * assertEquals(timeToDate(0).toISOString(), "2036-02-07T06:28:16.000Z");
+ * assertEquals(timeToDate(0, { pivot: 0 }).toISOString(), "1900-01-01T00:00:00.000Z");
+ * ```
+ */
+export function timeToDate(value: number, options: { pivot?: number } = {}): Date {
+  if (!Number.isInteger(value) || value < 0 || value >= ERA) {
+    throw new RangeError(`Cannot convert time value ${value}: not a 32-bit unsigned integer`);
+  }
+  const pivot = options.pivot ?? HALF_ERA;
+  const seconds = value < pivot ? value + ERA : value;
+  return new Date((seconds - TIME_1970) * 1000);
+}
+
+/**
+ * Turns a date into the RFC 868 32-bit value (seconds since 1900, modulo
+ * 2^32, so dates after the 2036 wrap start again from 0).
+ *
+ * @param date The date; sub-second parts are dropped.
+ * @returns The value, 0 to 2^32 - 1.
+ * @throws {RangeError} If the date is invalid or before 1900.
+ *
+ * @example
+ * ```ts
+ * import { dateToTime } from "@inetkit/inetkit/net";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(dateToTime(new Date("1970-01-01T00:00:00Z")), 2208988800);
+ * assertEquals(dateToTime(new Date("2036-02-07T06:28:16Z")), 0);
+ * ```
+ */
+export function dateToTime(date: Date): number {
+  const ms = date.getTime();
+  const seconds = Math.floor(ms / 1000) + TIME_1970;
+  if (!Number.isFinite(ms) || seconds < 0) {
+    throw new RangeError(`Cannot convert date ${date}: invalid or before 1900`);
+  }
+  return seconds % ERA;
+}
+
+/** Encodes a date as the 4 big-endian bytes a time server sends. */
+function encodeTime(date: Date): Uint8Array {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, dateToTime(date));
+  return bytes;
+}
+
+/** Options for {@linkcode getTime}. */
+export interface GetTimeOptions {
+  /**
+   * The time server.
+   *
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /**
+   * Its port.
+   *
+   * @default {37}
+   */
+  port?: number;
+  /**
+   * `"tcp"`: connect and read 4 bytes. `"udp"`: send an empty datagram and
+   * wait for a 4-byte answer, with retries.
+   *
+   * @default {"tcp"}
+   */
+  transport?: "tcp" | "udp";
+  /**
+   * Milliseconds for the whole exchange over TCP, or for each UDP attempt.
+   *
+   * @default {5000}
+   */
+  timeout?: number;
+  /**
+   * UDP only: how many times to send again after an attempt times out.
+   *
+   * @default {2}
+   */
+  retries?: number;
+  /** The era pivot for {@linkcode timeToDate}. */
+  pivot?: number;
+  /** Cancels the request. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Asks an RFC 868 time server for the time, over TCP or UDP.
+ *
+ * Over TCP the client reads exactly 4 bytes and closes without waiting for
+ * the server to close. Over UDP it ignores datagrams from any other address
+ * or port than the server's, and retries on silence.
+ *
+ * @param options The server and the transport.
+ * @returns The server's time, to the second.
+ * @throws {ProtocolError} `"SHORT_REPLY"` when fewer than 4 bytes come,
+ *   `"BAD_REPLY"` for a UDP answer longer than 4 bytes.
+ * @throws {DOMException} A `TimeoutError` when the server stays silent.
+ *
+ * @example Asking a local time server
+ * ```ts ignore
+ * import { getTime } from "@inetkit/inetkit/net";
+ *
+ * const date = await getTime({ hostname: "127.0.0.1", port: 3737, transport: "udp" });
+ * console.log("server time is", date.toUTCString());
+ * ```
+ */
+export async function getTime(options: GetTimeOptions = {}): Promise<Date> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const port = options.port ?? TIME_PORT;
+  const timeout = options.timeout ?? 5000;
+  const value = options.transport === "udp"
+    ? await getTimeUdp(hostname, port, timeout, options.retries ?? 2, options.signal)
+    : await getTimeTcp(hostname, port, timeout, options.signal);
+  return timeToDate(value, { pivot: options.pivot });
+}
+
+async function getTimeTcp(
+  hostname: string,
+  port: number,
+  timeout: number,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const deadline = AbortSignal.timeout(timeout);
+  const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+  const conn = await connect({ hostname, port, signal: combined, timeout });
+  const onAbort = () => conn.close();
+  combined.addEventListener("abort", onAbort, { once: true });
+  try {
+    const reader = new BufferedReader(conn, { bufferSize: 16 });
+    const bytes = await reader.peek(4);
+    if (bytes.length < 4) {
+      throw new ProtocolError(
+        "SHORT_REPLY",
+        `Cannot read time: server sent ${bytes.length} bytes instead of 4`,
+      );
+    }
+    return new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
+  } catch (error) {
+    if (combined.aborted) throw combined.reason;
+    throw error;
+  } finally {
+    combined.removeEventListener("abort", onAbort);
+    try {
+      conn.close();
+    } catch {
+      // closed by an abort
+    }
+  }
+}
+
+async function getTimeUdp(
+  hostname: string,
+  port: number,
+  timeout: number,
+  retries: number,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  signal?.throwIfAborted();
+  const address = await resolveAddress(hostname);
+  const ipv6 = address.includes(":");
+  // Bind where the answer will arrive: loopback for a loopback server.
+  const loopback = address === "::1" || address.startsWith("127.");
+  const socket = Deno.listenDatagram({
+    hostname: loopback ? (ipv6 ? "::1" : "127.0.0.1") : ipv6 ? "::" : "0.0.0.0",
+    port: 0,
+    transport: "udp",
+  });
+  const target: Deno.NetAddr = { transport: "udp", hostname: address, port };
+  let abortReason: unknown;
+  const onAbort = () => {
+    abortReason = signal!.reason;
+    socket.close();
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const waiter = new DatagramWaiter(socket);
+  try {
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      await socket.send(new Uint8Array(0), target);
+      const answer = await waiter.receiveFrom(target, timeout);
+      if (answer === null) continue;
+      if (answer.length < 4) {
+        throw new ProtocolError(
+          "SHORT_REPLY",
+          `Cannot read time: server sent ${answer.length} bytes instead of 4`,
+        );
+      }
+      if (answer.length > 4) {
+        throw new ProtocolError(
+          "BAD_REPLY",
+          `Cannot read time: server sent ${answer.length} bytes instead of 4`,
+        );
+      }
+      return new DataView(answer.buffer, answer.byteOffset, 4).getUint32(0);
+    }
+    throw new DOMException(
+      `Cannot read time: no answer from ${hostname}:${port} after ${retries + 1} attempts`,
+      "TimeoutError",
+    );
+  } catch (error) {
+    if (abortReason !== undefined) throw abortReason;
+    throw error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    try {
+      socket.close();
+    } catch {
+      // closed by an abort
+    }
+  }
+}
+
+/**
+ * Receives datagrams from one socket, keeping at most one `receive` pending
+ * (a datagram socket allows one at a time), so a wait that timed out can be
+ * picked up by the next attempt.
+ */
+class DatagramWaiter {
+  #socket: Deno.DatagramConn;
+  #pending: Promise<[Uint8Array, Deno.Addr]> | null = null;
+
+  constructor(socket: Deno.DatagramConn) {
+    this.#socket = socket;
+  }
+
+  /** Waits up to `timeout` ms for a datagram from `from`; others are dropped. */
+  async receiveFrom(from: Deno.NetAddr, timeout: number): Promise<Uint8Array | null> {
+    const end = Date.now() + timeout;
+    for (;;) {
+      const left = end - Date.now();
+      if (left <= 0) return null;
+      if (this.#pending === null) {
+        this.#pending = this.#socket.receive(new Uint8Array(512));
+        // Settles with an error once the socket closes; nobody may be waiting.
+        this.#pending.catch(() => {});
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<null>((resolve) => (timer = setTimeout(resolve, left, null)));
+      const result = await Promise.race([this.#pending, timedOut]).finally(() =>
+        clearTimeout(timer)
+      );
+      if (result === null) return null;
+      this.#pending = null;
+      const [data, addr] = result;
+      const netAddr = addr as Deno.NetAddr;
+      if (netAddr.port === from.port && sameHost(netAddr.hostname, from.hostname)) return data;
+    }
+  }
+}
+
+function sameHost(a: string, b: string): boolean {
+  const strip = (h: string) => h.replace(/^::ffff:/i, "").toLowerCase();
+  return strip(a) === strip(b);
+}
+
+async function resolveAddress(hostname: string): Promise<string> {
+  const bare = hostname.replace(/^\[|\]$/g, "");
+  if (/^[\d.]+$/.test(bare) || bare.includes(":")) return bare;
+  if (bare.toLowerCase() === "localhost") return "127.0.0.1";
+  const found = await Deno.resolveDns(bare, "A").catch(() => [] as string[]);
+  if (found[0] !== undefined) return found[0];
+  const found6 = await Deno.resolveDns(bare, "AAAA").catch(() => [] as string[]);
+  if (found6[0] !== undefined) return found6[0];
+  throw new Deno.errors.NotFound(`Cannot resolve ${hostname}`);
+}
+
+/** Options for {@linkcode TimeServer}. */
+export interface TimeServerOptions {
+  /**
+   * The address to listen on.
+   *
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /**
+   * The port for both transports; 0 picks a free port (the same for TCP and
+   * UDP).
+   *
+   * @default {0}
+   */
+  port?: number;
+  /**
+   * Which transports to serve.
+   *
+   * @default {"both"}
+   */
+  transport?: "tcp" | "udp" | "both";
+  /**
+   * The clock to report.
+   *
+   * @default {() => new Date()}
+   */
+  now?: () => Date;
+  /** Aborting it shuts the server down. */
+  signal?: AbortSignal;
+  /** Receives errors; the server keeps running. */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * An RFC 868 time server over TCP and UDP. Over TCP it sends the 4 bytes and
+ * closes without reading; over UDP it answers every datagram, empty ones
+ * included, with one 4-byte datagram.
+ *
+ * @example Serving and querying the time over both transports
+ * ```ts
+ * import { getTime, TimeServer } from "@inetkit/inetkit/net";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const fixed = new Date("2030-01-02T03:04:05Z");
+ * await using server = new TimeServer({ now: () => fixed });
+ * const port = server.addr.port;
+ * assertEquals(await getTime({ port, transport: "tcp" }), fixed);
+ * assertEquals(await getTime({ port, transport: "udp" }), fixed);
+ * ```
+ */
+export class TimeServer implements AsyncDisposable {
+  #tcp: TcpServer | null = null;
+  #udp: UdpServer | null = null;
+  #now: () => Date;
+  #addr: Deno.NetAddr;
+
+  /**
+   * Starts listening at once.
+   *
+   * @param options Where to listen, which transports, which clock.
+   * @throws {Deno.errors.AddrInUse} When the port is taken.
+   */
+  constructor(options: TimeServerOptions = {}) {
+    this.#now = options.now ?? (() => new Date());
+    const transport = options.transport ?? "both";
+    const hostname = options.hostname ?? "127.0.0.1";
+    const common = { hostname, signal: options.signal, onError: options.onError };
+    const port = options.port ?? 0;
+    if (transport === "tcp" || transport === "both") {
+      this.#tcp = new TcpServer({ ...common, port }, async (conn) => {
+        await writeAll(conn, encodeTime(this.#now()));
+      });
+    }
+    if (transport === "udp" || transport === "both") {
+      const udpPort = this.#tcp?.addr.port ?? port;
+      try {
+        this.#udp = new UdpServer(
+          { ...common, port: udpPort },
+          (d) => d.reply(encodeTime(this.#now())),
+        );
+      } catch (error) {
+        void this.#tcp?.shutdown({ timeout: 0 });
+        throw error;
+      }
+    }
+    this.#addr = (this.#tcp ?? this.#udp)!.addr;
+  }
+
+  /** The address served (TCP and UDP share the port). */
+  get addr(): Deno.NetAddr {
+    return this.#addr;
+  }
+
+  /** Stops both listeners and waits for open TCP exchanges. */
+  async shutdown(): Promise<void> {
+    this.#udp?.close();
+    await Promise.all([this.#tcp?.shutdown({ timeout: 1000 }), this.#udp?.finished]);
+  }
+
+  /** Shuts the server down. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+}
