@@ -108,10 +108,13 @@ export class UdpServer implements AsyncDisposable, AsyncIterable<Datagram> {
 
   /** Receives datagrams until the server is closed. */
   async *[Symbol.asyncIterator](): AsyncIterator<Datagram> {
+    // One reused receive buffer (the largest UDP payload); each datagram is
+    // copied out at its own size.
+    const buffer = new Uint8Array(65536);
     while (!this.#closed) {
       let received: [Uint8Array, Deno.Addr];
       try {
-        received = await this.#socket.receive();
+        received = await this.#socket.receive(buffer);
       } catch (error) {
         if (this.#closed) return;
         // A transient receive error (for example an ICMP error surfaced
@@ -122,7 +125,7 @@ export class UdpServer implements AsyncDisposable, AsyncIterable<Datagram> {
       const [data, addr] = received;
       const remoteAddr = addr as Deno.NetAddr;
       yield {
-        data,
+        data: data.slice(),
         remoteAddr,
         reply: async (bytes: Uint8Array) => {
           await this.#socket.send(bytes, remoteAddr);
