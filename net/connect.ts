@@ -71,18 +71,20 @@ export async function connect(options: ConnectOptions): Promise<Deno.Conn> {
   if (!options.tls) return tcp;
   const tls = options.tls === true ? {} : options.tls;
   // The handshake itself has no signal: closing the socket ends it.
-  const abort = () => closeQuietly(tcp);
+  let conn: Deno.TlsConn | undefined;
+  const abort = () => closeQuietly(conn ?? tcp);
   signal.addEventListener("abort", abort, { once: true });
   try {
-    const conn = await Deno.startTls(tcp, {
+    conn = await Deno.startTls(tcp, {
       hostname: tls.hostname ?? hostname,
       caCerts: tls.caCerts,
       alpnProtocols: tls.alpnProtocols,
     });
+    signal.throwIfAborted();
     await conn.handshake();
     return conn;
   } catch (error) {
-    closeQuietly(tcp);
+    closeQuietly(conn ?? tcp);
     if (signal.aborted) throw signal.reason;
     throw error;
   } finally {

@@ -203,19 +203,25 @@ export class TextConn implements AsyncDisposable {
         caCerts: options.caCerts,
         alpnProtocols: options.alpnProtocols,
       });
-      await tls.handshake();
     } catch (error) {
-      this.#closed = true;
-      try {
-        tcp.close();
-      } catch {
-        // handed over to TLS already
-      }
+      this.close();
       throw error;
     }
+    // From here close() (a timeout in run(), say) closes the TLS connection,
+    // which ends a stalled handshake.
     this.#conn = tls;
     this.#tls = true;
     [this.#reader, this.#writer] = this.#wrap(tls);
+    if (this.#closed) {
+      this.#closed = false;
+      this.close();
+    }
+    try {
+      await tls.handshake();
+    } catch (error) {
+      this.close();
+      throw error;
+    }
   }
 
   /** Closes the connection; safe to call more than once. */

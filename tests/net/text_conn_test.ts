@@ -102,3 +102,18 @@ Deno.test("TextConn.startTls() rejects a duplex that is not a TCP connection", a
   await assertRejects(() => conn.startTls(), TypeError, "not a TCP connection");
   conn.close();
 });
+
+Deno.test("TextConn.startTls() inside run() is ended by the timeout when the handshake stalls", async () => {
+  // The server says go ahead and then never speaks TLS.
+  const server = new TcpServer({ port: 0, onError: () => {} }, async (conn) => {
+    await conn.write(encoder.encode("220 go ahead\r\n"));
+    await conn.read(new Uint8Array(4096)).catch(() => null);
+    await conn.read(new Uint8Array(4096)).catch(() => null);
+  });
+  const conn = new TextConn(await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port }));
+  assertEquals((await readReply(conn.reader)).code, 220);
+  const error = await assertRejects(() => conn.run(() => conn.startTls(), { timeout: 150 }));
+  assertEquals((error as unknown as DOMException).name, "TimeoutError");
+  assert(conn.closed);
+  await server.shutdown({ timeout: 100 });
+});
