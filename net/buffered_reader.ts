@@ -21,6 +21,15 @@ export interface BufferedReaderOptions {
    * @default {65536}
    */
   bufferSize?: number;
+  /**
+   * Never overwrite bytes once read: when the buffer is full, move on to a
+   * new one instead of compacting. Views from
+   * {@linkcode BufferedReader.peekBuffered} then stay valid after later reads,
+   * so a parser can keep pointing into them without copying.
+   *
+   * @default {false}
+   */
+  stableViews?: boolean;
 }
 
 /** How a line ends, for {@linkcode BufferedReader.readLine}. */
@@ -59,7 +68,8 @@ const DEFAULT_BUFFER_SIZE = 65536;
 const DEFAULT_MAX_LINE = 65536;
 const CR = 13;
 const LF = 10;
-const decoder = new TextDecoder();
+// Keep a BOM: stripping it from the start of every line would hide bytes.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * A pull-based buffered reader over a `ReadableStream<Uint8Array>` or any
@@ -91,13 +101,15 @@ export class BufferedReader {
   #stream: ReadableStreamDefaultReader<Uint8Array> | null = null;
   #source: ByteReader | null = null;
   #pending: Uint8Array | null = null;
+  #size: number;
+  #stable: boolean;
 
   /**
    * Wraps a byte source.
    *
    * @param source A readable byte stream (locked while this reader lives) or
    *   an object with a `read(p)` method.
-   * @param options The initial buffer size.
+   * @param options The initial buffer size and whether views stay stable.
    * @throws {RangeError} If `bufferSize` is not a positive integer.
    */
   constructor(source: ByteSource, options: BufferedReaderOptions = {}) {
@@ -105,6 +117,8 @@ export class BufferedReader {
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError(`Cannot create reader: bufferSize ${size} is not a positive integer`);
     }
+    this.#size = size;
+    this.#stable = options.stableViews === true;
     this.#buf = new Uint8Array(size);
     if (source instanceof ReadableStream) this.#stream = source.getReader();
     else this.#source = source;
@@ -128,7 +142,9 @@ export class BufferedReader {
    */
   async #fill(limit: number): Promise<boolean> {
     if (this.#released) throw new TypeError("Cannot read: the reader was released");
-    if (this.#start > 0 && this.#end === this.#buf.length) {
+    if (this.#stable) {
+      if (!this.#stableRoom(limit)) return true;
+    } else if (this.#start > 0 && this.#end === this.#buf.length) {
       this.#buf.copyWithin(0, this.#start, this.#end);
       this.#end -= this.#start;
       this.#start = 0;
@@ -171,10 +187,32 @@ export class BufferedReader {
     }
   }
 
+  /**
+   * In stable mode, makes room at the end of the buffer by moving the unread
+   * bytes to a new buffer (the old one is left to its views) when the room
+   * left is small; false when `limit` bytes are buffered already.
+   */
+  #stableRoom(limit: number): boolean {
+    const content = this.#end - this.#start;
+    const room = this.#buf.length - this.#end;
+    if (room > 0 && (room >= 4096 || room * 16 >= this.#buf.length || content >= limit)) {
+      return true;
+    }
+    if (content >= limit) return false;
+    const size = Math.max(this.#size, Math.min(Math.max(content * 2, 1024), limit));
+    const next = new Uint8Array(size);
+    next.set(this.#buf.subarray(this.#start, this.#end));
+    this.#buf = next;
+    this.#start = 0;
+    this.#end = content;
+    return true;
+  }
+
   /** With an empty buffer, moves pending stream bytes into it; false if none. */
   #usePending(): boolean {
     if (this.#pending === null) return false;
-    this.#start = this.#end = 0;
+    if (!this.#stable) this.#start = this.#end = 0;
+    else this.#stableRoom(this.#size);
     this.#takePending();
     return true;
   }
@@ -194,7 +232,8 @@ export class BufferedReader {
   }
 
   /**
-   * Reads one line and decodes it as UTF-8 (invalid bytes become U+FFFD).
+   * Reads one line and decodes it as UTF-8 (invalid bytes become U+FFFD; a
+   * leading BOM is kept as U+FEFF).
    *
    * @param options The length limit and the accepted line ending.
    * @returns The line without its terminator, or `null` at the end of the
@@ -225,12 +264,14 @@ export class BufferedReader {
       const at = this.#buf.subarray(this.#start + scanned, this.#end).indexOf(LF);
       if (at >= 0) {
         const lfIndex = this.#start + scanned + at;
-        let lineEnd = lfIndex;
-        if (lineEnd > this.#start && this.#buf[lineEnd - 1] === CR) lineEnd--;
-        else if (strict) {
+        const crlf = lfIndex > this.#start && this.#buf[lfIndex - 1] === CR;
+        const lineEnd = crlf ? lfIndex - 1 : lfIndex;
+        // The length first, so that the error does not depend on whether the
+        // LF was already buffered when the line grew too long.
+        if (lineEnd - this.#start > maxLength) throw lineTooLong(maxLength);
+        if (strict && !crlf) {
           throw new ProtocolError("BARE_LF", "Cannot read line: found a bare LF without CR");
         }
-        if (lineEnd - this.#start > maxLength) throw lineTooLong(maxLength);
         const line = this.#buf.slice(this.#start, lineEnd);
         this.#start = lfIndex + 1;
         return line;
@@ -370,6 +411,47 @@ export class BufferedReader {
       if (!(await this.#fill(n))) break;
     }
     return this.#buf.subarray(this.#start, Math.min(this.#end, this.#start + n));
+  }
+
+  /**
+   * Returns a view of the bytes already buffered, without reading. With
+   * `stableViews` the view stays valid; otherwise only until the next read.
+   * Use it with {@linkcode BufferedReader.consume} and
+   * {@linkcode BufferedReader.fill} to parse in place.
+   *
+   * @returns The buffered bytes, possibly none.
+   */
+  peekBuffered(): Uint8Array {
+    if (this.#start === this.#end) this.#usePending();
+    return this.#buf.subarray(this.#start, this.#end);
+  }
+
+  /**
+   * Drops bytes from the front of the buffer, after a parser used them
+   * through {@linkcode BufferedReader.peekBuffered}.
+   *
+   * @param n How many buffered bytes to drop.
+   * @throws {RangeError} If `n` is negative or more than the bytes in the
+   *   view `peekBuffered` returns.
+   */
+  consume(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0 || n > this.#end - this.#start) {
+      throw new RangeError(`Cannot consume ${n} bytes: ${this.#end - this.#start} are buffered`);
+    }
+    this.#start += n;
+  }
+
+  /**
+   * Reads once from the source and appends what came to the buffered bytes,
+   * growing the buffer when needed so that up to `limit` bytes can be held.
+   * Does not read when `limit` bytes are buffered already.
+   *
+   * @param limit The most bytes the buffer should hold.
+   * @returns `false` at the end of the stream, otherwise `true`.
+   * @throws {TypeError} If the reader was released.
+   */
+  fill(limit: number = this.#size): Promise<boolean> {
+    return this.#fill(limit);
   }
 
   /**

@@ -124,7 +124,10 @@ const CRLF_BYTES = new Uint8Array([CR, LF]);
  *
  * @param reader The reader positioned at the first line of the block.
  * @param options The line and size limits and the accepted line end.
- * @returns The block's content.
+ * @returns The block's content. The stream errors with a
+ *   {@linkcode ProtocolError}: `"LINE_TOO_LONG"` (in both line-end modes),
+ *   `"BODY_TOO_LARGE"`, or `"UNEXPECTED_EOF"` when the source ends before the
+ *   dot line.
  *
  * @example Reading a POP3 message body
  * ```ts
@@ -152,7 +155,7 @@ export function readDotStuffed(
       let length = 0;
       while (length < 16384) {
         const line = strict
-          ? await reader.readUntil(CRLF_BYTES, { maxLength: maxLineLength })
+          ? await readCrlfLine(reader, maxLineLength)
           : await reader.readLineBytes({ maxLength: maxLineLength });
         if (line === null) {
           throw new ProtocolError(
@@ -179,6 +182,25 @@ export function readDotStuffed(
       controller.enqueue(joinLines(parts, length));
     },
   }, { highWaterMark: 0 });
+}
+
+/** Reads up to CR LF only (a bare LF is content), failing as readLineBytes does. */
+async function readCrlfLine(
+  reader: BufferedReader,
+  maxLength: number,
+): Promise<Uint8Array | null> {
+  try {
+    return await reader.readUntil(CRLF_BYTES, { maxLength });
+  } catch (error) {
+    if (error instanceof ProtocolError && error.code === "TOO_LONG") {
+      throw new ProtocolError(
+        "LINE_TOO_LONG",
+        `Cannot read block: line exceeds ${maxLength} bytes`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
 
 function joinLines(parts: Uint8Array[], length: number): Uint8Array {

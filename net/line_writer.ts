@@ -124,7 +124,15 @@ export class LineWriter {
   /** Closes the underlying stream (a `ByteWriter` is left to its owner). */
   async close(): Promise<void> {
     const writer = this.#writer;
-    this.release();
-    if (writer !== null) await writer.close();
+    this.#writer = null;
+    this.#sink = null;
+    if (writer === null) return;
+    // Close through the writer before giving up its lock: a released writer
+    // can no longer close the stream.
+    try {
+      await writer.close();
+    } finally {
+      writer.releaseLock();
+    }
   }
 }

@@ -5,7 +5,7 @@ import { ProtocolError } from "./protocol_error.ts";
 export interface HeaderField {
   /** The field name as sent (case preserved). */
   name: string;
-  /** The value, unfolded, without leading and trailing white space. */
+  /** The value, unfolded, without leading and trailing spaces and tabs. */
   value: string;
 }
 
@@ -64,8 +64,9 @@ export interface ReadHeaderBlockOptions {
 const TOKEN_NAME_REGEXP = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FTEXT_NAME_REGEXP = /^[\x21-\x39\x3b-\x7e]+$/;
 const BAD_VALUE_REGEXP = /[\0\r\n]/;
-const utf8 = new TextDecoder();
-const latin1 = new TextDecoder("latin1");
+// Keep a BOM, so that a name starting with one is rejected, not read as the
+// name without it.
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * Reads a header block (HTTP head fields, an RFC 5322 message header, an
@@ -100,7 +101,7 @@ export async function readHeaderBlock(
   const maxBytes = options.maxBytes ?? 65536;
   const maxFields = options.maxFields ?? 1000;
   const nameRegexp = options.nameSyntax === "token" ? TOKEN_NAME_REGEXP : FTEXT_NAME_REGEXP;
-  const decoder = options.decode === "latin1" ? latin1 : utf8;
+  const decode = options.decode === "latin1" ? decodeLatin1 : (b: Uint8Array) => utf8.decode(b);
   const fields: HeaderField[] = [];
   let total = 0;
   let folded = false;
@@ -128,7 +129,7 @@ export async function readHeaderBlock(
     total += bytes.length + 2;
     if (total > maxBytes) throw tooLarge(maxBytes);
     if (bytes.length === 0) break;
-    const line = decoder.decode(bytes);
+    const line = decode(bytes);
     if (BAD_VALUE_REGEXP.test(line)) {
       throw new ProtocolError("BAD_HEADER", "Cannot read header: line contains NUL or bare CR");
     }
@@ -150,7 +151,7 @@ export async function readHeaderBlock(
     }
     if (folded) {
       const last = fields[fields.length - 1]!;
-      last.value = last.value.trim();
+      last.value = trimOws(last.value);
       folded = false;
     }
     const colon = line.indexOf(":");
@@ -163,13 +164,39 @@ export async function readHeaderBlock(
         `Cannot read header: more than ${maxFields} fields`,
       );
     }
-    fields.push({ name, value: line.slice(colon + 1).trim() });
+    fields.push({ name, value: trimOws(line.slice(colon + 1)) });
   }
   if (folded) {
     const last = fields[fields.length - 1]!;
-    last.value = last.value.trim();
+    last.value = trimOws(last.value);
   }
   return fields;
+}
+
+/**
+ * Decodes each byte as the code point of the same value. (`TextDecoder`'s
+ * "latin1" is windows-1252, which maps 0x80-0x9F elsewhere, to characters
+ * `Headers` refuses.)
+ */
+function decodeLatin1(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 4096) {
+    out += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  }
+  return out;
+}
+
+/** Strips spaces and tabs (OWS, RFC 9110 §5.6.3) and nothing else from both ends. */
+function trimOws(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isOws(text.charCodeAt(start))) start++;
+  while (end > start && isOws(text.charCodeAt(end - 1))) end--;
+  return text.slice(start, end);
+}
+
+function isOws(c: number): boolean {
+  return c === 32 || c === 9;
 }
 
 function tooLarge(maxBytes: number, cause?: unknown): ProtocolError {

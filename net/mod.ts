@@ -23,6 +23,7 @@ export * from "./line_writer.ts";
 export * from "./reply.ts";
 export * from "./mime_header.ts";
 export * from "./dot_stuffing.ts";
+export * from "./md5.ts";
 export * from "./connect.ts";
 export * from "./text_conn.ts";
 export * from "./tcp_server.ts";

@@ -53,6 +53,7 @@ export interface ReadReplyOptions {
 }
 
 const CODE_LINE_REGEXP = /^([1-5]\d\d)([ -]|$)/;
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * Reads one reply of a three-digit protocol (SMTP, FTP, NNTP), single or
@@ -88,8 +89,8 @@ export async function readReply(
   let size = 0;
   const lines: string[] = [];
   for (;;) {
-    const line = await reader.readLine(lineOptions);
-    if (line === null) {
+    const bytes = await reader.readLineBytes(lineOptions);
+    if (bytes === null) {
       throw new ProtocolError(
         "UNEXPECTED_EOF",
         lines.length === 0
@@ -97,10 +98,11 @@ export async function readReply(
           : `Cannot read reply: connection closed after ${lines.length} lines`,
       );
     }
-    if (line.includes("\0")) {
+    if (bytes.includes(0)) {
       throw new ProtocolError("BAD_REPLY", "Cannot read reply: line contains NUL");
     }
-    size += line.length + 2;
+    // Count bytes, not UTF-16 units of the decoded text.
+    size += bytes.length + 2;
     if (size > maxReplySize) {
       throw new ProtocolError(
         "REPLY_TOO_LARGE",
@@ -113,6 +115,7 @@ export async function readReply(
         `Cannot read reply: reply exceeds ${maxLines} lines`,
       );
     }
+    const line = decoder.decode(bytes);
     const match = CODE_LINE_REGEXP.exec(line);
     if (lines.length === 0) {
       if (match === null) throw badReply(line);
