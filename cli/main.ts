@@ -11,6 +11,8 @@
  */
 import { type Command, type CommandIo, denoIo, UsageError } from "./_command.ts";
 
+export type { CommandIo };
+
 /** The subcommands, loaded lazily so a run imports only what it uses. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   time: {
@@ -20,6 +22,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   "time-server": {
     summary: "serve RFC 868 time over TCP and UDP",
     load: async () => (await import("./time_server.ts")).timeServerCommand,
+  },
+  mail: {
+    summary: "send a message through an SMTP server",
+    load: async () => (await import("./mail.ts")).mailCommand,
   },
   tour: {
     summary: "start inetkit's servers and run its clients against them",

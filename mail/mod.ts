@@ -4,3 +4,15 @@
  * @module
  */
 export {};
+export * from "./sasl.ts";
+export * from "./smtp_reply_error.ts";
+export * from "./smtp_client.ts";
+export * from "./address.ts";
+export * from "./date.ts";
+export * from "./encoded_word.ts";
+export * from "./mime_parameters.ts";
+export * from "./transfer_encoding.ts";
+export * from "./mail_headers.ts";
+export * from "./message.ts";
+export * from "./message_builder.ts";
+export * from "./send_mail.ts";

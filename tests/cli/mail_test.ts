@@ -1,0 +1,242 @@
+import { captureIo, UsageError } from "../../cli/_command.ts";
+import { mailCommand } from "../../cli/mail.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../_helpers/assert.ts";
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/**
+ * A small loopback SMTP server for one session: it accepts every command
+ * (refusing recipients whose local part is "nobody"), records what the client
+ * sent, and ends at QUIT.
+ */
+function fakeSmtpServer(extensions: string[] = ["PIPELINING", "AUTH PLAIN"]) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const session = (async () => {
+    const conn = await listener.accept();
+    listener.close();
+    let buffer = "";
+    let transcript = "";
+    const buf = new Uint8Array(65536);
+    const readUntil = async (end: string): Promise<string | null> => {
+      while (!buffer.includes(end)) {
+        const n = await conn.read(buf);
+        if (n === null) return null;
+        const text = decoder.decode(buf.subarray(0, n));
+        buffer += text;
+        transcript += text;
+      }
+      const at = buffer.indexOf(end) + end.length;
+      const out = buffer.slice(0, at);
+      buffer = buffer.slice(at);
+      return out;
+    };
+    const reply = (text: string) => conn.write(encoder.encode(text));
+    try {
+      await reply("220 fake ESMTP\r\n");
+      for (;;) {
+        const line = await readUntil("\r\n");
+        if (line === null) break;
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === "EHLO") {
+          const lines = ["fake", ...extensions];
+          await reply(
+            lines.map((l, i) => `250${i === lines.length - 1 ? " " : "-"}${l}\r\n`).join(""),
+          );
+        } else if (verb === "AUTH") await reply("235 2.7.0 ok\r\n");
+        else if (verb === "RCPT" && line.includes("<nobody@")) {
+          await reply("550 5.1.1 no such user\r\n");
+        } else if (verb === "DATA") {
+          await reply("354 go\r\n");
+          await readUntil("\r\n.\r\n");
+          await reply("250 2.0.0 queued as FAKE1\r\n");
+        } else if (verb === "QUIT") {
+          await reply("221 bye\r\n");
+          break;
+        } else await reply("250 ok\r\n");
+      }
+    } finally {
+      conn.close();
+    }
+    return transcript;
+  })();
+  return { server: `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`, session };
+}
+
+Deno.test("cli mail send delivers stdin as the body and prints each recipient", async () => {
+  const { server, session } = fakeSmtpServer();
+  const io = captureIo("The truth is out there.\n.\nline after a dot\n");
+  const code = await mailCommand.run([
+    "send",
+    "--server",
+    server,
+    "--from",
+    "Dana Scully <scully@example.test>",
+    "--to",
+    "mulder@example.test",
+    "--bcc",
+    "skinner@example.test",
+    "--subject",
+    "Case file",
+  ], io);
+  const transcript = await session;
+  assertEquals(code, 0, io.stderr);
+  assertEquals(
+    io.stdout,
+    "accepted mulder@example.test\naccepted skinner@example.test\n" +
+      "server: 250 2.0.0 queued as FAKE1\n",
+  );
+  assertStringIncludes(
+    transcript,
+    "MAIL FROM:<scully@example.test>\r\nRCPT TO:<mulder@example.test>\r\n" +
+      "RCPT TO:<skinner@example.test>\r\nDATA\r\n",
+  );
+  assertStringIncludes(transcript, "Subject: Case file\r\n");
+  assertStringIncludes(
+    transcript,
+    "\r\nThe truth is out there.\r\n..\r\nline after a dot\r\n.\r\n",
+  );
+  assertEquals(transcript.includes("Bcc"), false);
+  assert(transcript.endsWith("QUIT\r\n"));
+});
+
+Deno.test("cli mail send logs in with the password from the environment and attaches files", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/notes.txt`, "attached text\n");
+    Deno.env.set("INETKIT_TEST_SMTP_PASSWORD", "trustno1");
+    const { server, session } = fakeSmtpServer();
+    const io = captureIo("body\n");
+    const code = await mailCommand.run([
+      "send",
+      "--server",
+      server,
+      "--user",
+      "mulder",
+      "--password-env",
+      "INETKIT_TEST_SMTP_PASSWORD",
+      "--from",
+      "mulder@example.test",
+      "--to",
+      "scully@example.test",
+      "--attach",
+      `${dir}/notes.txt`,
+      "-v",
+    ], io);
+    const transcript = await session;
+    assertEquals(code, 0, io.stderr);
+    assertStringIncludes(transcript, `AUTH PLAIN ${btoa("\0mulder\0trustno1")}\r\n`);
+    assertStringIncludes(transcript, "filename=notes.txt");
+    assertStringIncludes(transcript, btoa("attached text\n"));
+    assertStringIncludes(io.stderr, "C: AUTH PLAIN <redacted>\n");
+    assertEquals(io.stderr.includes("trustno1"), false);
+    assertEquals(io.stderr.includes(btoa("\0mulder\0trustno1")), false);
+  } finally {
+    Deno.env.delete("INETKIT_TEST_SMTP_PASSWORD");
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli mail send exits 1 and reports a refused recipient", async () => {
+  const { server, session } = fakeSmtpServer();
+  const io = captureIo("hi\n");
+  const code = await mailCommand.run([
+    "send",
+    "--server",
+    server,
+    "--from",
+    "a@example.test",
+    "--to",
+    "nobody@example.test",
+    "--to",
+    "b@example.test",
+  ], io);
+  await session;
+  assertEquals(code, 1);
+  assertStringIncludes(io.stdout, "accepted b@example.test\n");
+  assertStringIncludes(io.stdout, "refused  nobody@example.test: 550 5.1.1 no such user\n");
+});
+
+Deno.test("cli mail send with --starttls fails without sending in clear when STARTTLS is missing", async () => {
+  const { server, session } = fakeSmtpServer(["AUTH PLAIN"]);
+  Deno.env.set("INETKIT_TEST_SMTP_PASSWORD", "trustno1");
+  try {
+    const io = captureIo("secret body\n");
+    const code = await mailCommand.run([
+      "send",
+      "--server",
+      server,
+      "--starttls",
+      "--user",
+      "mulder",
+      "--password-env",
+      "INETKIT_TEST_SMTP_PASSWORD",
+      "--from",
+      "a@example.test",
+      "--to",
+      "b@example.test",
+    ], io);
+    const transcript = await session;
+    assertEquals(code, 1);
+    assertStringIncludes(io.stderr, "STARTTLS");
+    assertEquals(transcript, "EHLO localhost\r\n");
+  } finally {
+    Deno.env.delete("INETKIT_TEST_SMTP_PASSWORD");
+  }
+});
+
+Deno.test("cli mail send exits 1 when the server is unreachable", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const io = captureIo("hi\n");
+  const code = await mailCommand.run(
+    ["send", "--server", `127.0.0.1:${port}`, "--from", "a@example.test", "--to", "b@example.test"],
+    io,
+  );
+  assertEquals(code, 1);
+  assertStringIncludes(io.stderr, "inetkit mail:");
+});
+
+Deno.test("cli mail rejects bad command lines with UsageError", async () => {
+  const base = ["--server", "127.0.0.1:1", "--from", "a@example.test", "--to", "b@example.test"];
+  const cases: string[][] = [
+    [],
+    ["receive"],
+    ["send", "--from", "a@example.test", "--to", "b@example.test"],
+    ["send", "--server", "h", "--to", "b@example.test"],
+    ["send", "--server", "h", "--from", "a@example.test"],
+    ["send", ...base, "--tls", "--starttls"],
+    ["send", ...base, "--user", "u"],
+    ["send", ...base, "--user", "u", "--password-env", "INETKIT_TEST_UNSET_VARIABLE"],
+    ["send", "--server", "h:notaport", "--from", "a@example.test", "--to", "b@example.test"],
+    ["send", ...base, "--timeout", "0"],
+    ["send", ...base, "--bogus"],
+    ["send", ...base, "extra"],
+  ];
+  for (const args of cases) {
+    await assertRejects(
+      () => mailCommand.run(args, captureIo()),
+      UsageError,
+      undefined,
+      args.join(" "),
+    );
+  }
+});
+
+Deno.test("cli mail send refuses a header injection in the subject", async () => {
+  const io = captureIo("hi\n");
+  const code = await mailCommand.run([
+    "send",
+    "--server",
+    "127.0.0.1:1",
+    "--from",
+    "a@example.test",
+    "--to",
+    "b@example.test",
+    "--subject",
+    "hi\r\nBcc: victim@example.test",
+  ], io);
+  assertEquals(code, 1);
+  assertStringIncludes(io.stderr, "inetkit mail:");
+});
