@@ -6,6 +6,13 @@
  */
 
 /** PEM certificate and key. */
+/**
+ * A name in the test certificate that the test task's
+ * `--unsafely-ignore-certificate-errors=127.0.0.1,localhost` does not cover:
+ * TLS clients that dial 127.0.0.1 with this server name really verify.
+ */
+export const VERIFIED_NAME = "inetkit.test";
+
 export interface TestCert {
   /** The server certificate (PEM), for `cert` options. */
   cert: string;
@@ -32,7 +39,7 @@ export function testCert(): Promise<TestCert> {
           "basicConstraints = critical, CA:FALSE",
           "keyUsage = critical, digitalSignature, keyEncipherment",
           "extendedKeyUsage = serverAuth",
-          "subjectAltName = DNS:localhost, IP:127.0.0.1",
+          "subjectAltName = DNS:localhost, DNS:inetkit.test, IP:127.0.0.1",
           "",
         ].join("\n"),
       );

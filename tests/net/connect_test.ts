@@ -1,6 +1,6 @@
 import { connect, TcpServer } from "../../net/mod.ts";
 import { assertEquals, assertRejects } from "../_helpers/assert.ts";
-import { testCert } from "../_helpers/tls.ts";
+import { testCert, VERIFIED_NAME } from "../_helpers/tls.ts";
 
 const encoder = new TextEncoder();
 
@@ -13,9 +13,8 @@ Deno.test("connect() dials TCP and TLS, verifying the server against caCerts", a
   const a = await connect({ port: plain.addr.port });
   assertEquals(await new Response(a.readable).text(), "p");
   const b = await connect({
-    hostname: "localhost",
     port: secure.addr.port,
-    tls: { caCerts: [ca] },
+    tls: { hostname: VERIFIED_NAME, caCerts: [ca] },
   });
   assertEquals(await new Response(b.readable).text(), "s");
 });
@@ -23,7 +22,11 @@ Deno.test("connect() dials TCP and TLS, verifying the server against caCerts", a
 Deno.test("connect() with TLS rejects a server whose certificate is not trusted", async () => {
   const { cert, key } = await testCert();
   await using secure = new TcpServer({ cert, key, onError: () => {} }, () => {});
-  await assertRejects(() => connect({ hostname: "localhost", port: secure.addr.port, tls: true }));
+  await assertRejects(
+    () => connect({ port: secure.addr.port, tls: { hostname: VERIFIED_NAME } }),
+    Error,
+    "certificate",
+  );
 });
 
 Deno.test("connect() rejects bad ports, refused connections and aborted signals", async () => {
