@@ -13,6 +13,8 @@ export interface CommandIo {
   out(text: string): void;
   /** Writes to standard error. */
   err(text: string): void;
+  /** Writes raw bytes to standard output (bodies that are not text). */
+  write(bytes: Uint8Array): Promise<void>;
   /** Whether standard output is a terminal (progress bars only then). */
   isTerminal: boolean;
   /** Standard input as a stream. */
@@ -37,6 +39,10 @@ export function denoIo(): CommandIo {
   return {
     out: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
     err: (text) => void Deno.stderr.writeSync(encoder.encode(text)),
+    write: async (bytes) => {
+      let off = 0;
+      while (off < bytes.length) off += await Deno.stdout.write(bytes.subarray(off));
+    },
     isTerminal: Deno.stdout.isTerminal(),
     stdin: Deno.stdin.readable,
   };
@@ -46,13 +52,24 @@ export function denoIo(): CommandIo {
 export function captureIo(stdin: string | Uint8Array = ""): CommandIo & {
   stdout: string;
   stderr: string;
+  /** Everything written to standard output, text and bytes, in order. */
+  bytes: Uint8Array[];
 } {
   const bytes = typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin;
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
   const io = {
     stdout: "",
     stderr: "",
+    bytes: [] as Uint8Array[],
     out(text: string) {
       io.stdout += text;
+      io.bytes.push(encoder.encode(text));
+    },
+    write(bytes: Uint8Array) {
+      io.stdout += decoder.decode(bytes);
+      io.bytes.push(bytes.slice());
+      return Promise.resolve();
     },
     err(text: string) {
       io.stderr += text;
@@ -158,4 +175,49 @@ export function parsePort(text: string, what = "port"): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n > 65535) throw new UsageError(`Invalid ${what}: ${text}`);
   return n;
+}
+
+/**
+ * Runs a command with `--help` handling and the exit-code rules of
+ * `cli/main.ts`: 0 success, 1 failure (message on stderr), 2 usage error
+ * (message and help on stderr).
+ */
+export async function runCommand(command: Command, args: string[], io: CommandIo): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    io.out(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(args, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`inetkit ${command.name}: ${error.message}\n\n${command.help}`);
+      return 2;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    io.err(`inetkit ${command.name}: ${message}\n`);
+    return 1;
+  }
+}
+
+/** For a subcommand module run directly (`deno run -A cli/serve.ts ...`). */
+export async function runMain(command: Command): Promise<never> {
+  Deno.exit(await runCommand(command, Deno.args, denoIo()));
+}
+
+/**
+ * Waits for a server to finish, calling `stop` on SIGINT or SIGTERM (the
+ * long-running subcommands: serve, proxy, time-server).
+ */
+export async function untilInterrupted(
+  finished: Promise<unknown>,
+  stop: () => void,
+): Promise<void> {
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, stop);
+  try {
+    await finished;
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, stop);
+  }
 }

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type Command, type CommandIo, denoIo, UsageError } from "./_command.ts";
+import { type Command, type CommandIo, denoIo, runCommand } from "./_command.ts";
 
 export type { CommandIo };
 
@@ -22,6 +22,22 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   "time-server": {
     summary: "serve RFC 868 time over TCP and UDP",
     load: async () => (await import("./time_server.ts")).timeServerCommand,
+  },
+  get: {
+    summary: "fetch a URL, curl style (auth, proxies, cookies, resume)",
+    load: async () => (await import("./get.ts")).getCommand,
+  },
+  robots: {
+    summary: "check a path against a site's robots.txt",
+    load: async () => (await import("./robots.ts")).robotsCommand,
+  },
+  serve: {
+    summary: "serve a directory over HTTP (with CGI, CORS, TLS)",
+    load: async () => (await import("./serve.ts")).serveCommand,
+  },
+  proxy: {
+    summary: "run a forwarding HTTP proxy with CONNECT tunnels",
+    load: async () => (await import("./proxy.ts")).proxyCommand,
   },
   mail: {
     summary: "send a message through an SMTP server",
@@ -57,7 +73,13 @@ function usage(): string {
  * import { assertEquals } from "@std/assert";
  *
  * let out = "";
- * const io = { out: (t: string) => void (out += t), err: () => {}, isTerminal: false, stdin: ReadableStream.from([]) };
+ * const io = {
+ *   out: (t: string) => void (out += t),
+ *   err: () => {},
+ *   write: () => Promise.resolve(),
+ *   isTerminal: false,
+ *   stdin: ReadableStream.from([]),
+ * };
  * assertEquals(await run(["--help"], io), 0);
  * assertEquals(out.startsWith("Usage: inetkit"), true);
  * ```
@@ -73,22 +95,7 @@ export async function run(args: string[], io: CommandIo = denoIo()): Promise<num
     io.err(`inetkit: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return 2;
   }
-  const command = await entry.load();
-  if (rest.includes("--help") || rest.includes("-h")) {
-    io.out(command.help);
-    return 0;
-  }
-  try {
-    return await command.run(rest, io);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.err(`inetkit ${name}: ${error.message}\n\n${command.help}`);
-      return 2;
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    io.err(`inetkit ${name}: ${message}\n`);
-    return 1;
-  }
+  return await runCommand(await entry.load(), rest, io);
 }
 
 if (import.meta.main) {

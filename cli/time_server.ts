@@ -5,6 +5,7 @@ import {
   flagString,
   parseArgs,
   parsePort,
+  untilInterrupted,
   UsageError,
 } from "./_command.ts";
 
@@ -29,19 +30,14 @@ unless one of --tcp or --udp is given.
     const port = parsePort(flagString(parsed, "port") ?? "8037");
     const hostname = flagString(parsed, "host") ?? "127.0.0.1";
     const stop = new AbortController();
-    const onSignal = () => stop.abort();
-    Deno.addSignalListener("SIGINT", onSignal);
-    try {
-      const server = new TimeServer({ hostname, port, transport, signal: stop.signal });
-      const shown = transport === "both" ? "tcp and udp" : transport;
-      io.out(`Serving RFC 868 time on ${shown} ${hostname}:${server.addr.port}\n`);
-      await new Promise<void>((resolve) =>
-        stop.signal.addEventListener("abort", () => resolve(), { once: true })
-      );
-      await server.shutdown();
-      return 0;
-    } finally {
-      Deno.removeSignalListener("SIGINT", onSignal);
-    }
+    const server = new TimeServer({ hostname, port, transport, signal: stop.signal });
+    const shown = transport === "both" ? "tcp and udp" : transport;
+    io.out(`Serving RFC 868 time on ${shown} ${hostname}:${server.addr.port}\n`);
+    const stopped = new Promise<void>((resolve) =>
+      stop.signal.addEventListener("abort", () => resolve(), { once: true })
+    );
+    await untilInterrupted(stopped, () => stop.abort());
+    await server.shutdown();
+    return 0;
   },
 };

@@ -18,6 +18,7 @@ import { formatMailDate } from "./date.ts";
 import { encodeEncodedWords } from "./encoded_word.ts";
 import { foldField } from "./_header_fold.ts";
 import { formatMimeParameters } from "./mime_parameters.ts";
+import { mediaTypeFor } from "../net/_mime_types.ts";
 
 /**
  * Body content: text (sent as UTF-8), bytes, or a stream of bytes. Bytes
@@ -148,41 +149,6 @@ const RESERVED = new Set([
 ]);
 const BOUNDARY_REGEXP = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
 const MSG_ID_REGEXP = /^<?([\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+)>?$/;
-const EXTENSION_TYPES: Record<string, string> = {
-  txt: "text/plain",
-  text: "text/plain",
-  csv: "text/csv",
-  htm: "text/html",
-  html: "text/html",
-  css: "text/css",
-  ics: "text/calendar",
-  md: "text/markdown",
-  xml: "application/xml",
-  json: "application/json",
-  pdf: "application/pdf",
-  zip: "application/zip",
-  gz: "application/gzip",
-  tar: "application/x-tar",
-  doc: "application/msword",
-  docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-  xls: "application/vnd.ms-excel",
-  xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-  ppt: "application/vnd.ms-powerpoint",
-  pptx: "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-  odt: "application/vnd.oasis.opendocument.text",
-  png: "image/png",
-  jpg: "image/jpeg",
-  jpeg: "image/jpeg",
-  gif: "image/gif",
-  webp: "image/webp",
-  svg: "image/svg+xml",
-  ico: "image/vnd.microsoft.icon",
-  mp3: "audio/mpeg",
-  wav: "audio/wav",
-  ogg: "audio/ogg",
-  mp4: "video/mp4",
-  webm: "video/webm",
-};
 
 type Header = [name: string, value: string];
 
@@ -362,9 +328,11 @@ function attachmentLeaf(attachment: AttachmentInit, index: number): Leaf {
   if (filename !== undefined) checkValue("Content-Disposition", filename);
   let contentType = attachment.contentType;
   if (contentType === undefined) {
-    const ext = filename?.toLowerCase().match(/\.([a-z0-9]+)$/)?.[1];
-    contentType = (ext !== undefined ? EXTENSION_TYPES[ext] : undefined) ??
-      "application/octet-stream";
+    const known = filename === undefined ? undefined : mediaTypeFor(filename);
+    // Containers (multipart/, message/) are not attachable as such.
+    contentType = known === undefined || /^(multipart|message)\//.test(known)
+      ? "application/octet-stream"
+      : known;
   }
   checkValue("Content-Type", contentType);
   const typeParams = contentType.split(";");

@@ -455,6 +455,63 @@ export class BufferedReader {
   }
 
   /**
+   * The first half of a read the caller does itself (a hot loop awaiting
+   * `conn.read` directly, one promise less than {@linkcode BufferedReader.fill}):
+   * makes room as `fill` would and returns the free part of the buffer to
+   * read into. Finish with {@linkcode BufferedReader.commit}, before any other
+   * call on this reader.
+   *
+   * @param limit The most bytes the buffer should hold.
+   * @returns The view to read into; empty when `limit` bytes are buffered.
+   * @throws {TypeError} If the reader was released or reads from a stream
+   *   with a chunk still pending (use `fill` there).
+   */
+  reserve(limit: number = this.#size): Uint8Array {
+    if (this.#released) throw new TypeError("Cannot read: the reader was released");
+    if (this.#pending !== null) {
+      throw new TypeError("Cannot reserve: a stream chunk is pending, use fill()");
+    }
+    if (this.#stable) {
+      if (!this.#stableRoom(limit)) return this.#buf.subarray(this.#end, this.#end);
+    } else if (this.#start === this.#end) {
+      this.#start = this.#end = 0;
+    } else if (this.#start > 0 && this.#end === this.#buf.length) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    if (this.#end === this.#buf.length) {
+      const content = this.#end - this.#start;
+      if (content >= limit) return this.#buf.subarray(this.#end, this.#end);
+      const grown = new Uint8Array(Math.min(Math.max(this.#buf.length * 2, 1024), limit));
+      grown.set(this.#buf.subarray(this.#start, this.#end));
+      this.#buf = grown;
+      this.#end = content;
+      this.#start = 0;
+    }
+    return this.#buf.subarray(this.#end);
+  }
+
+  /**
+   * The second half of a read the caller does itself: records how many
+   * bytes arrived in the view {@linkcode BufferedReader.reserve} returned,
+   * or `null` for the end of the stream.
+   *
+   * @param n The result of the read.
+   * @throws {RangeError} If `n` is more than the reserved room.
+   */
+  commit(n: number | null): void {
+    if (n === null) {
+      this.#eof = true;
+      return;
+    }
+    if (!Number.isSafeInteger(n) || n < 0 || this.#end + n > this.#buf.length) {
+      throw new RangeError(`Cannot commit ${n} bytes: more than the reserved room`);
+    }
+    this.#end += n;
+  }
+
+  /**
    * Returns the buffered bytes, or, when none are buffered, the bytes of one
    * read from the source.
    *

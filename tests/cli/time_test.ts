@@ -1,6 +1,5 @@
 import { run } from "../../cli/main.ts";
 import { captureIo } from "../../cli/_command.ts";
-import { tourCommand } from "../../cli/tour.ts";
 import { TimeServer } from "../../net/mod.ts";
 import { assertEquals, assertMatch, assertStringIncludes } from "../_helpers/assert.ts";
 
@@ -77,12 +76,4 @@ Deno.test("cli time-server serves until interrupted", async () => {
   reader.releaseLock();
   await child.stdout.cancel().catch(() => {});
   await child.stderr.cancel();
-});
-
-Deno.test("cli tour runs the time stop against its own servers and exits 0", async () => {
-  const io = captureIo();
-  assertEquals(await tourCommand.run([], io), 0);
-  assertMatch(io.stdout, /getTime over tcp: server time is/);
-  assertMatch(io.stdout, /getTime over udp: server time is/);
-  assertStringIncludes(io.stdout, "Tour complete.");
 });

@@ -1,0 +1,426 @@
+import { CookieJar } from "../http/cookie_jar.ts";
+import { ProtocolError } from "../net/protocol_error.ts";
+import { buildOpener } from "../url/build_opener.ts";
+import { HTTPError } from "../url/http_error.ts";
+import { HttpBasicAuthHandler } from "../url/http_basic_auth_handler.ts";
+import { HttpCookieProcessor } from "../url/http_cookie_processor.ts";
+import { HttpDigestAuthHandler } from "../url/http_digest_auth_handler.ts";
+import { HttpHandler } from "../url/http_handler.ts";
+import { HttpRedirectHandler } from "../url/http_redirect_handler.ts";
+import { DefaultRealmPasswordManager } from "../url/password_manager.ts";
+import { ProxyHandler } from "../url/proxy_handler.ts";
+import { URLError } from "../url/url_error.ts";
+import type { UrlHandler } from "../url/url_opener.ts";
+import { type UrlProgress, UrlRequest } from "../url/url_request.ts";
+import type { UrlResponse } from "../url/url_response.ts";
+import { urlretrieve } from "../url/urlretrieve.ts";
+import {
+  type Command,
+  type CommandIo,
+  flagBoolean,
+  flagString,
+  flagStrings,
+  parseArgs,
+  UsageError,
+} from "./_command.ts";
+
+/** Exit codes by failure class (curl's numbers, so scripts can share them). */
+export const GET_EXIT = {
+  /** Success. */
+  ok: 0,
+  /** Unsupported scheme or another failure. */
+  failed: 1,
+  /** Malformed URL. */
+  badUrl: 3,
+  /** The proxy's host name does not resolve. */
+  proxyResolve: 5,
+  /** The host name does not resolve. */
+  resolve: 6,
+  /** The connection was refused or failed. */
+  connect: 7,
+  /** The server's answer did not parse. */
+  badReply: 8,
+  /** HTTP answer 400 or above. */
+  http: 22,
+  /** Writing the output failed. */
+  write: 23,
+  /** Timed out. */
+  timeout: 28,
+  /** TLS handshake or certificate failure. */
+  tls: 35,
+  /** Too many redirects, or a redirect loop. */
+  redirects: 47,
+  /** The connection broke while receiving. */
+  receive: 56,
+} as const;
+
+const HELP = `Usage: inetkit get URL [options]
+
+Fetches a URL (http, https, file, data) and prints the body, or writes it to
+a file with -o (with a progress bar on a terminal).
+
+  -o, --output FILE     write the body to FILE instead of standard output
+  -L, --location        follow redirects (at most 10)
+  -u, --user USER:PASS  credentials: Basic, sent with the first request
+      --digest          use them for Digest authentication instead
+  -x, --proxy PROXY     use this HTTP proxy (default: http_proxy, https_proxy)
+      --noproxy HOSTS   hosts to reach directly, comma-separated (* for all)
+  -H, --header 'K: V'   add a request header (repeatable)
+  -d, --data DATA       send DATA as a POST body (@FILE reads a file, @- stdin);
+                        repeated -d are joined with &
+  -X, --request METHOD  use this method
+  -b, --cookie FILE     read cookies from a Netscape cookie file (or NAME=VALUE)
+  -c, --cookie-jar FILE write the cookies to a Netscape cookie file at the end
+  -C, --continue-at -   resume a partial -o FILE with Range and If-Range
+  -i, --include         print the status line and headers before the body
+  -s, --silent          no progress bar
+      --timeout MS      milliseconds for connect, head and each pause in the body
+      --cacert FILE     trust the CA certificates in this PEM file
+
+Exit codes: 0 ok, 1 failed, 2 usage, 3 malformed URL, 5 proxy not resolved,
+6 host not resolved, 7 connection failed, 8 bad reply, 22 HTTP 400 or above,
+23 write error, 28 timeout, 35 TLS error, 47 too many redirects,
+56 connection broke while receiving.
+`;
+
+const encoder = new TextEncoder();
+
+/** A redirect handler that follows nothing: without -L, a 3xx is the answer. */
+class NoRedirectHandler extends HttpRedirectHandler {
+  override error(): Promise<UrlResponse | null> {
+    return Promise.resolve(null);
+  }
+}
+
+/**
+ * `get URL [-o FILE] [-L] [-u USER:PASS] [--digest] [-x PROXY] [-H 'K: V']...
+ * [-d DATA] [-X METHOD] [-b/-c COOKIEFILE] [-C -] [-i]`: a small curl on
+ * {@linkcode urlopen}'s handlers.
+ */
+export const getCommand: Command = {
+  name: "get",
+  summary: "fetch a URL (http, https, file, data) like a small curl",
+  help: HELP,
+  async run(args, io) {
+    const parsed = parseArgs(args, {
+      booleans: ["location", "digest", "include", "silent", "help"],
+      values: [
+        "output",
+        "user",
+        "proxy",
+        "header",
+        "data",
+        "request",
+        "cookie",
+        "cookie-jar",
+        "continue-at",
+        "timeout",
+        "cacert",
+        "noproxy",
+      ],
+      aliases: {
+        o: "output",
+        L: "location",
+        u: "user",
+        x: "proxy",
+        H: "header",
+        d: "data",
+        X: "request",
+        b: "cookie",
+        c: "cookie-jar",
+        C: "continue-at",
+        i: "include",
+        s: "silent",
+      },
+    });
+    const [urlText, ...extra] = parsed.positional;
+    if (urlText === undefined || extra.length > 0) throw new UsageError("Expected one URL");
+    const output = flagString(parsed, "output");
+    const resume = flagString(parsed, "continue-at");
+    if (resume !== undefined && resume !== "-") {
+      throw new UsageError("Only -C - (resume from the file's size) is supported");
+    }
+    if (resume !== undefined && output === undefined) throw new UsageError("-C - needs -o FILE");
+    const timeoutText = flagString(parsed, "timeout");
+    if (timeoutText !== undefined && !/^[1-9]\d*$/.test(timeoutText)) {
+      throw new UsageError(`Invalid --timeout: ${timeoutText}`);
+    }
+    const timeout = timeoutText === undefined ? undefined : Number(timeoutText);
+
+    let url: URL;
+    try {
+      url = new URL(urlText);
+    } catch {
+      io.err(`inetkit get: malformed URL ${JSON.stringify(urlText)}\n`);
+      return GET_EXIT.badUrl;
+    }
+
+    const headers = new Headers();
+    for (const line of flagStrings(parsed, "header")) {
+      const colon = line.indexOf(":");
+      if (colon <= 0) {
+        throw new UsageError(`Invalid header ${JSON.stringify(line)}: expected 'Name: value'`);
+      }
+      try {
+        headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+      } catch {
+        throw new UsageError(`Invalid header ${JSON.stringify(line)}`);
+      }
+    }
+
+    const handlers: UrlHandler[] = [];
+    const caFile = flagString(parsed, "cacert");
+    handlers.push(
+      new HttpHandler({ caCerts: caFile ? [await Deno.readTextFile(caFile)] : undefined }),
+    );
+    if (!flagBoolean(parsed, "location")) handlers.push(new NoRedirectHandler());
+    const proxy = flagString(parsed, "proxy");
+    const noProxy = flagString(parsed, "noproxy");
+    if (proxy !== undefined || noProxy !== undefined) {
+      const settings = proxy !== undefined ? { http: proxy, https: proxy } : ProxyHandler.fromEnv();
+      try {
+        handlers.push(new ProxyHandler({ ...settings, noProxy: noProxy ?? settings.noProxy }));
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+    }
+
+    let user = flagString(parsed, "user");
+    if (user === undefined && (url.username !== "" || url.password !== "")) {
+      user = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    }
+    url.username = "";
+    url.password = "";
+    if (user !== undefined) {
+      const colon = user.indexOf(":");
+      if (colon < 0) throw new UsageError("-u needs USER:PASS");
+      const manager = new DefaultRealmPasswordManager();
+      const digest = flagBoolean(parsed, "digest");
+      // Scoped to the URL's origin: never sent to hosts a redirect leads to.
+      manager.add(null, url.origin + "/", user.slice(0, colon), user.slice(colon + 1), {
+        preemptive: !digest,
+      });
+      handlers.push(
+        digest ? new HttpDigestAuthHandler(manager) : new HttpBasicAuthHandler(manager),
+      );
+    }
+
+    const cookieArg = flagString(parsed, "cookie");
+    const cookieJarFile = flagString(parsed, "cookie-jar");
+    let jar: CookieJar | undefined;
+    if (cookieArg !== undefined || cookieJarFile !== undefined) {
+      jar = new CookieJar();
+      if (cookieArg !== undefined && cookieArg.includes("=")) {
+        headers.set("Cookie", cookieArg);
+      } else if (cookieArg !== undefined) {
+        try {
+          jar.loadNetscape(await Deno.readTextFile(cookieArg));
+        } catch (error) {
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+        }
+      }
+      handlers.push(new HttpCookieProcessor(jar));
+    }
+
+    const dataParts = flagStrings(parsed, "data");
+    let data: Uint8Array | undefined;
+    if (dataParts.length > 0) {
+      const pieces: Uint8Array[] = [];
+      for (const part of dataParts) {
+        if (part === "@-") pieces.push(await new Response(io.stdin).bytes());
+        else if (part.startsWith("@")) pieces.push(await Deno.readFile(part.slice(1)));
+        else pieces.push(encoder.encode(part));
+      }
+      data = join(pieces, 0x26);
+    }
+    const method = flagString(parsed, "request");
+
+    await using opener = buildOpener(...handlers);
+    const progress = io.isTerminal && output !== undefined && !flagBoolean(parsed, "silent")
+      ? progressBar(io)
+      : undefined;
+    const include = flagBoolean(parsed, "include");
+    try {
+      if (output !== undefined && resume !== undefined) {
+        const result = await urlretrieve(url, output, {
+          opener,
+          headers,
+          resume: true,
+          timeout,
+          onProgress: progress,
+        });
+        progress?.({ loaded: result.size, total: result.size, done: true });
+        if (include) io.out(headText(result.status, "", result.headers));
+        return GET_EXIT.ok;
+      }
+      const request = new UrlRequest(url, { headers, data, method, timeout, onProgress: progress });
+      let response: UrlResponse;
+      let code: number = GET_EXIT.ok;
+      try {
+        response = await opener.open(request);
+      } catch (error) {
+        if (!(error instanceof HTTPError) || error.detail !== undefined) throw error;
+        response = error.response;
+        if (error.code >= 400) code = GET_EXIT.http;
+      }
+      if (include) io.out(headText(response.status, response.statusText, response.headers));
+      await writeBody(response, output, io);
+      if (code === GET_EXIT.http) {
+        io.err(`inetkit get: HTTP ${response.status} ${response.statusText}\n`);
+      }
+      return code;
+    } catch (error) {
+      const code = exitCodeFor(error, proxy !== undefined);
+      io.err(`inetkit get: ${describe(error)}\n`);
+      return code;
+    } finally {
+      if (jar !== undefined && cookieJarFile !== undefined) {
+        await Deno.writeTextFile(cookieJarFile, jar.toNetscape());
+      }
+    }
+  },
+};
+
+function join(pieces: Uint8Array[], separator: number): Uint8Array {
+  const size = pieces.reduce((n, p) => n + p.length, 0) + Math.max(0, pieces.length - 1);
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const [i, p] of pieces.entries()) {
+    if (i > 0) out[at++] = separator;
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function headText(status: number, statusText: string, headers: Headers): string {
+  let text = `HTTP/1.1 ${status}${statusText ? " " + statusText : ""}\r\n`;
+  for (const [name, value] of headers) text += `${name}: ${value}\r\n`;
+  return text + "\r\n";
+}
+
+async function writeBody(
+  response: UrlResponse,
+  output: string | undefined,
+  io: CommandIo,
+): Promise<void> {
+  const body = response.body;
+  if (output !== undefined) {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(output, { write: true, create: true, truncate: true });
+    } catch (error) {
+      await body?.cancel();
+      throw new WriteError(output, error);
+    }
+    try {
+      if (body === null) return;
+      const reader = body.getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        try {
+          let at = 0;
+          while (at < value.length) at += await file.write(value.subarray(at));
+        } catch (error) {
+          await reader.cancel();
+          throw new WriteError(output, error);
+        }
+      }
+    } finally {
+      file.close();
+    }
+    return;
+  }
+  if (body === null) return;
+  for await (const chunk of body) await io.write(chunk);
+}
+
+class WriteError extends Error {
+  constructor(path: string, cause: unknown) {
+    super(`Cannot write ${path}: ${(cause as Error).message ?? cause}`, { cause });
+    this.name = "WriteError";
+  }
+}
+
+function progressBar(io: CommandIo): (progress: UrlProgress) => void {
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    if (!p.done && now - last < 100) return;
+    last = now;
+    const width = 30;
+    let line: string;
+    if (p.total !== null && p.total > 0) {
+      const ratio = Math.min(1, p.loaded / p.total);
+      const filled = Math.round(ratio * width);
+      line = `[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${
+        (ratio * 100).toFixed(0).padStart(3)
+      }% ${size(p.loaded)} / ${size(p.total)}`;
+    } else {
+      line = `${size(p.loaded)}`;
+    }
+    io.err(`\r${line}${p.done ? "\n" : ""}`);
+  };
+}
+
+function size(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1048576) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1073741824) return `${(n / 1048576).toFixed(1)} MiB`;
+  return `${(n / 1073741824).toFixed(2)} GiB`;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+function causes(error: unknown): unknown[] {
+  const out: unknown[] = [];
+  let e: unknown = error;
+  for (let i = 0; i < 8 && e !== undefined && e !== null; i++) {
+    out.push(e);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return out;
+}
+
+/** Maps a failure to its exit code class. */
+function exitCodeFor(error: unknown, proxied: boolean): number {
+  if (error instanceof WriteError) return GET_EXIT.write;
+  if (error instanceof HTTPError) {
+    if (/redirect/.test(error.detail ?? "")) return GET_EXIT.redirects;
+    return error.code >= 400 ? GET_EXIT.http : GET_EXIT.failed;
+  }
+  for (const e of causes(error)) {
+    if (e instanceof DOMException && e.name === "TimeoutError") return GET_EXIT.timeout;
+    if (e instanceof Deno.errors.TimedOut) return GET_EXIT.timeout;
+    if (e instanceof Deno.errors.ConnectionRefused) return GET_EXIT.connect;
+    if (e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe) {
+      return GET_EXIT.receive;
+    }
+    if (e instanceof ProtocolError) {
+      return e.code === "UNEXPECTED_EOF" ? GET_EXIT.receive : GET_EXIT.badReply;
+    }
+    if (
+      e instanceof Deno.errors.InvalidData ||
+      /certificate|tls|handshake/i.test((e as Error)?.message ?? "")
+    ) {
+      return GET_EXIT.tls;
+    }
+    if (
+      e instanceof Deno.errors.NotFound ||
+      /lookup address|name resolution|dns error|Name or service not known/i.test(
+        (e as Error)?.message ?? "",
+      )
+    ) {
+      return proxied ? GET_EXIT.proxyResolve : GET_EXIT.resolve;
+    }
+  }
+  if (error instanceof URLError && error.reason.startsWith("unknown url type")) {
+    return GET_EXIT.failed;
+  }
+  if (error instanceof TypeError) return GET_EXIT.badUrl;
+  return GET_EXIT.failed;
+}

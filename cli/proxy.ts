@@ -1,0 +1,120 @@
+/**
+ * `proxy`: a forwarding HTTP proxy with CONNECT tunnels, the classic
+ * one-line proxy grown up. Point `curl -x` or a browser at it.
+ *
+ * @module
+ */
+import {
+  type Command,
+  type CommandIo,
+  flagBoolean,
+  flagString,
+  flagStrings,
+  parseArgs,
+  parsePort,
+  runMain,
+  untilInterrupted,
+  UsageError,
+} from "./_command.ts";
+import { serve } from "../http/serve.ts";
+import type { HttpServer } from "../http/http_server.ts";
+import { HttpClient } from "../http/http_client.ts";
+import { serveProxy } from "../http/proxy.ts";
+
+const HELP = `Usage: proxy [options]
+
+Runs a forwarding HTTP proxy: absolute-form requests are forwarded,
+CONNECT opens tunnels (for https:// through the proxy).
+
+Options:
+  --port N            Port to listen on (default 1234; 0 picks a free one)
+  --host H            Address to bind (default 127.0.0.1)
+  --connect-port N    Allow CONNECT to port N (default: 443 only); repeatable
+  --connect-any       Allow CONNECT to any port
+  --ca-cert FILE      Trust this extra CA (PEM) for https:// targets
+  --quiet             Do not print access-log lines
+  -h, --help          Show this help
+`;
+
+/** A running `proxy` command, for tests and embedding. */
+export interface RunningProxy {
+  /** The server. */
+  server: HttpServer;
+  /** The proxy URL, for `curl -x`. */
+  url: string;
+  /** The client that forwards requests; closed when the server finishes. */
+  client: HttpClient;
+}
+
+/**
+ * Parses the arguments and starts the proxy; resolves once it listens.
+ *
+ * @param args The command line after `proxy`.
+ * @param io Where to print.
+ * @param signal Stops the proxy when aborted.
+ * @returns The server, its URL and the forwarding client.
+ * @throws {UsageError} For bad arguments.
+ */
+export async function startProxy(
+  args: string[],
+  io: CommandIo,
+  signal?: AbortSignal,
+): Promise<RunningProxy> {
+  const parsed = parseArgs(args, {
+    booleans: ["connect-any", "quiet", "help"],
+    values: ["port", "host", "connect-port", "ca-cert"],
+    aliases: { h: "help", p: "port" },
+  });
+  if (parsed.positional.length > 0) {
+    throw new UsageError(`Unexpected argument ${parsed.positional[0]}`);
+  }
+  const port = parsePort(flagString(parsed, "port") ?? "1234");
+  const hostname = flagString(parsed, "host") ?? "127.0.0.1";
+  const connectPorts = flagBoolean(parsed, "connect-any")
+    ? "any" as const
+    : flagStrings(parsed, "connect-port").map((p) => parsePort(p, "CONNECT port"));
+  const caCerts: string[] = [];
+  for (const file of flagStrings(parsed, "ca-cert")) {
+    try {
+      caCerts.push(await Deno.readTextFile(file));
+    } catch {
+      throw new UsageError(`Cannot read CA certificate ${file}`);
+    }
+  }
+  const client = new HttpClient({ caCerts });
+  const options = {
+    client,
+    connectPorts: connectPorts === "any" || connectPorts.length > 0 ? connectPorts : [443],
+  };
+  let server: HttpServer;
+  try {
+    server = serve({
+      hostname,
+      port,
+      signal,
+      accessLog: flagBoolean(parsed, "quiet") ? undefined : (line) => io.out(line + "\n"),
+    }, (request, info) => serveProxy(request, info, options));
+  } catch (error) {
+    client.close();
+    throw error;
+  }
+  server.finished.finally(() => client.close());
+  const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${server.addr.port}`;
+  io.out(`Proxying at ${url} (curl -x ${url} ...)\n`);
+  return { server, url, client };
+}
+
+/** The `proxy` subcommand. */
+export const proxyCommand: Command = {
+  name: "proxy",
+  summary: "Run a forwarding HTTP proxy with CONNECT tunnels",
+  help: HELP,
+  async run(args: string[], io: CommandIo): Promise<number> {
+    const controller = new AbortController();
+    const { server } = await startProxy(args, io, controller.signal);
+    await untilInterrupted(server.finished, () => controller.abort());
+    return 0;
+  },
+};
+
+if (import.meta.main) await runMain(proxyCommand);

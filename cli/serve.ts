@@ -1,0 +1,183 @@
+/**
+ * `serve [DIR]`: the `python -m http.server` of Deno. Serves a directory
+ * with listings, ranges, conditional requests, precompressed files,
+ * optional CORS, SPA fallback, CGI scripts and TLS, printing one access-log
+ * line per request.
+ *
+ * @module
+ */
+import {
+  type Command,
+  type CommandIo,
+  flagBoolean,
+  flagString,
+  flagStrings,
+  parseArgs,
+  parsePort,
+  runMain,
+  untilInterrupted,
+  UsageError,
+} from "./_command.ts";
+import { serve } from "../http/serve.ts";
+import type { HttpServer } from "../http/http_server.ts";
+import { serveDir } from "../http/file_server.ts";
+import { type CgiOptions, serveCgi } from "../http/cgi.ts";
+
+const HELP = `Usage: serve [DIR] [options]
+
+Serves DIR (default: the current directory) over HTTP.
+
+Options:
+  --port N          Port to listen on (default 8000; 0 picks a free one)
+  --host H          Address to bind (default 127.0.0.1)
+  --cors            Add Access-Control-Allow-Origin: * and answer preflights
+  --cgi-dir PATH    Run the scripts in PATH as CGI under /<name of PATH>/
+                    (.sh with /bin/sh, .py with python3, .pl with perl,
+                    .ts/.js with deno; other files must be executable);
+                    repeatable
+  --spa             Answer unknown paths with /index.html (single-page apps)
+  --dotfiles        Serve and list names starting with "."
+  --no-listing      Do not list directories without index.html
+  --tls-cert FILE   Serve HTTPS with this PEM certificate chain
+  --tls-key FILE    ... and this PEM private key
+  --quiet           Do not print access-log lines
+  -h, --help        Show this help
+`;
+
+/** A running `serve` command, for tests and embedding. */
+export interface RunningServe {
+  /** The server. */
+  server: HttpServer;
+  /** The base URL it serves at. */
+  url: string;
+}
+
+function interpretersFor(): Record<string, string[]> {
+  const deno = [Deno.execPath(), "run", "--allow-read", "--allow-env"];
+  return {
+    ".sh": ["/bin/sh"],
+    ".py": ["python3"],
+    ".pl": ["perl"],
+    ".ts": deno,
+    ".js": deno,
+  };
+}
+
+/**
+ * Parses the arguments and starts the server; resolves once it listens.
+ *
+ * @param args The command line after `serve`.
+ * @param io Where to print.
+ * @param signal Stops the server when aborted.
+ * @returns The server and its URL.
+ * @throws {UsageError} For bad arguments or a directory that does not exist.
+ */
+export async function startServe(
+  args: string[],
+  io: CommandIo,
+  signal?: AbortSignal,
+): Promise<RunningServe> {
+  const parsed = parseArgs(args, {
+    booleans: ["cors", "spa", "dotfiles", "no-listing", "quiet", "help"],
+    values: ["port", "host", "cgi-dir", "tls-cert", "tls-key"],
+    aliases: { h: "help", p: "port" },
+  });
+  if (parsed.positional.length > 1) throw new UsageError("Expected at most one directory");
+  const dir = parsed.positional[0] ?? ".";
+  try {
+    if (!(await Deno.stat(dir)).isDirectory) throw new UsageError(`Not a directory: ${dir}`);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`Cannot serve ${dir}: it does not exist or cannot be read`);
+  }
+  const port = parsePort(flagString(parsed, "port") ?? "8000");
+  const hostname = flagString(parsed, "host") ?? "127.0.0.1";
+  const certFile = flagString(parsed, "tls-cert");
+  const keyFile = flagString(parsed, "tls-key");
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key go together");
+  }
+  let cert: string | undefined;
+  let key: string | undefined;
+  if (certFile !== undefined && keyFile !== undefined) {
+    try {
+      cert = await Deno.readTextFile(certFile);
+      key = await Deno.readTextFile(keyFile);
+    } catch {
+      throw new UsageError("Cannot read the TLS certificate or key file");
+    }
+  }
+  const cgiDirs: Record<string, string> = {};
+  for (const path of flagStrings(parsed, "cgi-dir")) {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(path);
+    } catch {
+      throw new UsageError(`CGI directory does not exist: ${path}`);
+    }
+    if (!info.isDirectory) throw new UsageError(`Not a directory: ${path}`);
+    const name = path.replace(/\/+$/, "").split("/").pop() || "cgi-bin";
+    cgiDirs["/" + name] = path;
+  }
+  const quiet = flagBoolean(parsed, "quiet");
+  const prefixes = Object.keys(cgiDirs);
+  const dirOptions = {
+    fsRoot: dir,
+    cors: flagBoolean(parsed, "cors"),
+    spa: flagBoolean(parsed, "spa"),
+    showDotfiles: flagBoolean(parsed, "dotfiles"),
+    showDirListing: !flagBoolean(parsed, "no-listing"),
+    exclude: Object.values(cgiDirs),
+  };
+  let cgiOptions: CgiOptions | undefined;
+  const handler = (request: Request, info: Parameters<typeof serveCgi>[1]) => {
+    const path = new URL(request.url).pathname;
+    if (cgiOptions && prefixes.some((p) => path === p || path.startsWith(p + "/"))) {
+      return serveCgi(request, info, cgiOptions);
+    }
+    return serveDir(request, dirOptions);
+  };
+  if (prefixes.length > 0) {
+    cgiOptions = {
+      directories: cgiDirs,
+      interpreters: interpretersFor(),
+      documentRoot: await Deno.realPath(dir),
+      serverSoftware: "inetkit",
+      localRedirect: (request, info) => handler(request, info),
+      onStderr: (text) => io.err(text),
+    };
+  }
+  const server = serve({
+    hostname,
+    port,
+    cert,
+    key,
+    signal,
+    accessLog: quiet ? undefined : (line) => io.out(line + "\n"),
+  }, handler);
+  const scheme = cert !== undefined ? "https" : "http";
+  const shownHost = server.addr.hostname.includes(":")
+    ? `[${server.addr.hostname}]`
+    : server.addr.hostname;
+  const url = `${scheme}://${shownHost}:${server.addr.port}/`;
+  io.out(`Serving ${dir} at ${url}\n`);
+  for (const [prefix, path] of Object.entries(cgiDirs)) {
+    io.out(`CGI scripts in ${path} at ${url.slice(0, -1)}${prefix}/\n`);
+  }
+  return { server, url };
+}
+
+/** The `serve` subcommand. */
+export const serveCommand: Command = {
+  name: "serve",
+  summary: "Serve a directory over HTTP(S), with listings, ranges and CGI",
+  help: HELP,
+  async run(args: string[], io: CommandIo): Promise<number> {
+    const controller = new AbortController();
+    const { server } = await startServe(args, io, controller.signal);
+    await untilInterrupted(server.finished, () => controller.abort());
+    return 0;
+  },
+};
+
+if (import.meta.main) await runMain(serveCommand);

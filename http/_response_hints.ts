@@ -1,0 +1,152 @@
+/**
+ * Cheap hints about a `Response` body, so the server can send a body whose
+ * size is known with `Content-Length` in the same write as the head, instead
+ * of through a `ReadableStream` and chunked coding.
+ *
+ * The web API has no way to ask "is this body a string or bytes held in
+ * memory?", and `response.body` turns any body into a stream (a microsecond
+ * each, the whole budget of a request). Deno keeps the body's source on the
+ * response under symbol-keyed internal slots. This module reads those slots
+ * only as a HINT: the body itself is always consumed through the public API
+ * (`text()`, `bytes()`, `body`). A self-test at load checks that the slots
+ * behave as expected on sample responses; if Deno ever changes them, the
+ * hints switch off and every body takes the (correct, slower) stream path.
+ *
+ * @module
+ */
+
+/** No usable hint: read the body as a stream of unknown length. */
+export const UNKNOWN = 0;
+/** The body is a string in memory: `await response.text()` is cheap. */
+export const TEXT = 1;
+/** The body is bytes in memory: `await response.bytes()` is cheap. */
+export const BYTES = 2;
+/** The body's byte length is known (see `hintLength`), read it as a stream. */
+export const SIZED = 3;
+/**
+ * A plain `new Response(string)` or `Response.json()` untouched since: the
+ * status is the public one, the only header is `Content-Type: hintType`,
+ * and the body is `hintText`.
+ */
+export const PLAIN = 4;
+
+let lazySlot: symbol | undefined;
+let lazyTypeSlot: symbol | undefined;
+let innerSlot: symbol | undefined;
+
+/** The body text found by the last {@linkcode bodyHint} that returned PLAIN. */
+export let hintText = "";
+/** The content type found by the last {@linkcode bodyHint} that returned PLAIN. */
+export let hintType = "";
+
+/** The byte length found by the last {@linkcode bodyHint} that returned BYTES or SIZED. */
+export let hintLength = -1;
+
+interface InnerBody {
+  source?: unknown;
+  length?: unknown;
+  streamOrStatic?: unknown;
+}
+
+/** What kind of body `res` has; `res.bodyUsed` must be false. */
+export function bodyHint(res: Response): number {
+  if (lazySlot === undefined) return UNKNOWN;
+  const slots = res as unknown as Record<symbol, unknown>;
+  const lazy = slots[lazySlot];
+  if (typeof lazy === "string") {
+    if (lazyTypeSlot === undefined) return TEXT;
+    const type = slots[lazyTypeSlot];
+    hintText = lazy;
+    hintType = typeof type === "string" ? type : "text/plain;charset=UTF-8";
+    return PLAIN;
+  }
+  const inner = slots[innerSlot!] as { body?: InnerBody | null } | undefined;
+  const body = inner?.body;
+  if (body === null || body === undefined || typeof body !== "object") return UNKNOWN;
+  const length = body.length;
+  if (!(body.streamOrStatic instanceof ReadableStream)) {
+    if (typeof body.source === "string") return TEXT;
+    if (body.source instanceof Uint8Array && length === body.source.length) {
+      hintLength = length;
+      return BYTES;
+    }
+  }
+  if (typeof length === "number" && Number.isSafeInteger(length) && length >= 0) {
+    hintLength = length;
+    return SIZED;
+  }
+  return UNKNOWN;
+}
+
+function selfTest(): boolean {
+  const sample = new Response("x");
+  const syms = Object.getOwnPropertySymbols(sample);
+  lazySlot = syms.find((s) => s.description === "lazy static body");
+  lazyTypeSlot = syms.find((s) => s.description === "lazy static content type");
+  innerSlot = syms.find((s) => s.description === "response");
+  if (lazySlot === undefined || innerSlot === undefined) return false;
+  if (lazyTypeSlot !== undefined && !plainSelfTest()) lazyTypeSlot = undefined;
+  const touched = new Response("abc");
+  void touched.body;
+  const withHeaders = new Response("abc", { headers: { "x-a": "1" } });
+  const plain = lazyTypeSlot === undefined ? TEXT : PLAIN;
+  const checks: [Response, number, number][] = [
+    [new Response("abc"), plain, -1],
+    [withHeaders, TEXT, -1],
+    [touched, UNKNOWN, -1],
+    [new Response(new Uint8Array(5)), BYTES, 5],
+    [new Response(new Blob(["abcd"])), SIZED, 4],
+    [new Response(ReadableStream.from([new Uint8Array(1)])), UNKNOWN, -1],
+    [new Response(null), UNKNOWN, -1],
+  ];
+  for (const [res, want, length] of checks) {
+    hintLength = -1;
+    if (bodyHint(res) !== want) return false;
+    if (length >= 0 && hintLength !== length) return false;
+  }
+  return true;
+}
+
+/** Checks that a PLAIN hint tells the truth about headers, status and body. */
+function plainSelfTest(): boolean {
+  const samples = [
+    new Response("plain"),
+    Response.json({ a: 1 }),
+    new Response("ok", { status: 200 }),
+    new Response("", { headers: {} }),
+  ];
+  for (const res of samples) {
+    const hint = bodyHint(res);
+    const status = res.status;
+    const statusText = res.statusText;
+    const text = hintText;
+    const type = hintType;
+    if (hint !== PLAIN) continue;
+    const headers = [...res.headers];
+    if (headers.length !== 1 || headers[0]![0] !== "content-type" || headers[0]![1] !== type) {
+      return false;
+    }
+    if (status !== 200 || statusText !== "") return false;
+    // Touching the headers must end the plain state (or we would miss headers).
+    res.headers.set("x-self-test", "1");
+    if (bodyHint(res) === PLAIN) return false;
+    if (text !== (res === samples[1] ? '{"a":1}' : res === samples[0] ? "plain" : text)) {
+      return false;
+    }
+  }
+  const first = new Response("plain");
+  return bodyHint(first) === PLAIN && hintText === "plain" &&
+    hintType === "text/plain;charset=UTF-8";
+}
+
+try {
+  if (!selfTest()) lazySlot = lazyTypeSlot = innerSlot = undefined;
+} catch {
+  lazySlot = lazyTypeSlot = innerSlot = undefined;
+}
+hintLength = -1;
+
+/** Whether the hints are active in this runtime (for tests and benchmarks). */
+export function hintsActive(): boolean {
+  return lazySlot !== undefined;
+}

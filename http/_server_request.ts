@@ -1,0 +1,271 @@
+/**
+ * The `Request` the server hands to handlers: a real `Request` subclass
+ * (by prototype) that decodes the URL and headers only when asked, so a
+ * handler that does not look at them costs nothing for them. Everything it
+ * does not implement itself is served by a real `Request` built on first use.
+ *
+ * Deno's own code (`new Request(req)`, `fetch(req)`, `Request.prototype`
+ * getters) looks at internal symbol-keyed slots that our object does not
+ * have; those slots are bridged to the real `Request`, built on demand. A
+ * self-test at load checks the bridge; without it such calls throw a
+ * `TypeError` while the getters and methods below keep working.
+ *
+ * @module
+ */
+import { ProtocolError } from "../net/protocol_error.ts";
+import type { BodyReader } from "./_body_reader.ts";
+import { fillHeaders, type HeadParse, latin1 } from "./_head_parser.ts";
+
+const utf8 = new TextDecoder();
+
+/** Errors raised while reading a request body (the server answers them with 4xx). */
+export const bodyErrors: WeakSet<object> = new WeakSet();
+
+/** What a request needs from its connection. */
+export interface RequestOwner {
+  /** The signal for the request (created on demand). */
+  readonly signal: AbortSignal;
+  /** `http` or `https`. */
+  readonly scheme: string;
+  /** The host for requests without a Host value. */
+  readonly defaultHost: string;
+  /** The cap for the buffered body readers. */
+  readonly maxBodySize: number;
+}
+
+/** See the module documentation. */
+export class ServerRequest {
+  #p: HeadParse;
+  #absolute: boolean;
+  #body: BodyReader | null;
+  #owner: RequestOwner;
+  #url: string | null = null;
+  #headers: Headers | null = null;
+  #stream: ReadableStream<Uint8Array> | null = null;
+  #real: Request | null = null;
+  #consumed = false;
+
+  /**
+   * @param p The parsed head (its buffer stays valid).
+   * @param absolute Whether the target is the whole URL (absolute-form).
+   * @param body The body, or null for none.
+   * @param owner The connection side of the request.
+   */
+  constructor(p: HeadParse, absolute: boolean, body: BodyReader | null, owner: RequestOwner) {
+    this.#p = p;
+    this.#absolute = absolute;
+    this.#body = body;
+    this.#owner = owner;
+  }
+
+  /** Builds (once) the real `Request` behind this one. */
+  static materialize(request: ServerRequest): Request {
+    return request.#materialize();
+  }
+
+  #materialize(): Request {
+    if (this.#real !== null) return this.#real;
+    const method = this.method;
+    const init: RequestInit & { duplex?: "half" } = {
+      method,
+      headers: this.headers,
+      signal: this.#owner.signal,
+    };
+    if (this.#body !== null && method !== "GET" && method !== "HEAD" && !this.#consumed) {
+      init.body = this.#bodyStream();
+      init.duplex = "half";
+    }
+    this.#real = new Request(this.url, init);
+    return this.#real;
+  }
+
+  #bodyStream(): ReadableStream<Uint8Array> {
+    return this.#stream ??= this.#body!.stream();
+  }
+
+  /** The method as sent. */
+  get method(): string {
+    return this.#p.method;
+  }
+
+  /**
+   * `scheme://host` + target, or the absolute-form target; for CONNECT,
+   * `scheme://authority/`; for `*`, `scheme://host/*`.
+   */
+  get url(): string {
+    if (this.#url === null) {
+      const p = this.#p;
+      const target = latin1(p.buf, p.targetStart, p.targetEnd);
+      if (this.#absolute) this.#url = target;
+      else {
+        const f = p.fields;
+        const k = 4 * p.host;
+        const host = p.hostCount === 1 && f[k + 3]! > f[k + 2]!
+          ? latin1(p.buf, f[k + 2]!, f[k + 3]!)
+          : this.#owner.defaultHost;
+        const path = p.method === "CONNECT" ? "/" : target === "*" ? "/*" : target;
+        this.#url = `${this.#owner.scheme}://${p.method === "CONNECT" ? target : host}${path}`;
+      }
+    }
+    return this.#url;
+  }
+
+  /** The request's header fields. */
+  get headers(): Headers {
+    return this.#headers ??= fillHeaders(this.#p, new Headers());
+  }
+
+  /** The body as a stream, or null when the request has none. */
+  get body(): ReadableStream<Uint8Array> | null {
+    if (this.#real !== null) return this.#real.body;
+    if (this.#body === null) return null;
+    return this.#bodyStream();
+  }
+
+  /** Whether the body was read or cancelled. */
+  get bodyUsed(): boolean {
+    if (this.#real !== null) return this.#real.bodyUsed;
+    return this.#consumed || (this.#stream !== null && this.#body!.disturbed);
+  }
+
+  /** Aborted when the client goes away or the server shuts down. */
+  get signal(): AbortSignal {
+    return this.#owner.signal;
+  }
+
+  /** The whole body as bytes, at most `maxBodySize`. */
+  async bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    if (this.#real !== null) return await this.#real.bytes();
+    if (this.bodyUsed) throw new TypeError("Cannot read body: it was already read");
+    this.#consumed = true;
+    if (this.#body === null) return new Uint8Array(0);
+    // Through the stream only if someone holds a reader on it.
+    if (this.#stream !== null && this.#stream.locked) {
+      return await readCapped(this.#stream, this.#owner.maxBodySize);
+    }
+    return await this.#body.readAll(this.#owner.maxBodySize) as Uint8Array<ArrayBuffer>;
+  }
+
+  /** The whole body decoded as UTF-8. */
+  async text(): Promise<string> {
+    return utf8.decode(await this.bytes());
+  }
+
+  /** The whole body parsed as JSON. */
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
+
+  /** The whole body in an `ArrayBuffer`. */
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const bytes = await this.bytes();
+    return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+      ? bytes.buffer
+      : bytes.slice().buffer;
+  }
+
+  /** The whole body as a `Blob` typed by `Content-Type`. */
+  async blob(): Promise<Blob> {
+    return new Blob([await this.bytes()], { type: this.headers.get("content-type") ?? "" });
+  }
+
+  /** The body parsed as a form (urlencoded or multipart). */
+  async formData(): Promise<FormData> {
+    const bytes = await this.bytes();
+    const type = this.headers.get("content-type") ?? "";
+    return await new Response(bytes, { headers: { "content-type": type } }).formData();
+  }
+
+  /** A copy of the request with a teed body. */
+  clone(): Request {
+    return this.#materialize().clone();
+  }
+}
+
+async function readCapped(
+  stream: ReadableStream<Uint8Array>,
+  max: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const reader = stream.getReader();
+  const pieces: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > max) {
+      await reader.cancel().catch(() => {});
+      const error = new ProtocolError("BODY_TOO_LARGE", `Cannot read body: more than ${max} bytes`);
+      bodyErrors.add(error);
+      throw error;
+    }
+    pieces.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  return out;
+}
+
+Object.setPrototypeOf(ServerRequest.prototype, Request.prototype);
+
+/** Whether Deno's internal Request slots are bridged (see the module doc). */
+export let requestBridged = false;
+
+function installBridge(): void {
+  const probe = new Request("http://localhost/", { method: "POST", body: "x" });
+  const slots = Object.getOwnPropertySymbols(probe);
+  const brand = slots.find((s) => s.description === "[[webidl.brand]]");
+  if (brand === undefined) return;
+  const proto = ServerRequest.prototype as unknown as Record<symbol, unknown>;
+  const defined: symbol[] = [];
+  for (const slot of slots) {
+    if (slot === brand) {
+      Object.defineProperty(proto, slot, {
+        value: (probe as unknown as Record<symbol, unknown>)[brand],
+        configurable: true,
+      });
+    } else {
+      Object.defineProperty(proto, slot, {
+        get(this: ServerRequest) {
+          return (ServerRequest.materialize(this) as unknown as Record<symbol, unknown>)[slot];
+        },
+        set(this: ServerRequest, value: unknown) {
+          (ServerRequest.materialize(this) as unknown as Record<symbol, unknown>)[slot] = value;
+        },
+        configurable: true,
+      });
+    }
+    defined.push(slot);
+  }
+  // Check on a synthetic request that Deno's code accepts the bridge.
+  try {
+    const real = new Request("http://bridge.test/a?b", { method: "PUT", headers: { "x-a": "1" } });
+    // An object with the bridged prototype whose slots lead to `real`:
+    // Deno's code must take it for that request.
+    const check = Object.create(proto) as Record<symbol, unknown>;
+    for (const slot of defined) {
+      if (slot === brand) continue;
+      Object.defineProperty(check, slot, {
+        get: () => (real as unknown as Record<symbol, unknown>)[slot],
+        set: (v: unknown) => ((real as unknown as Record<symbol, unknown>)[slot] = v),
+      });
+    }
+    const copy = new Request(check as unknown as Request);
+    const redirect = Object.getOwnPropertyDescriptor(Request.prototype, "redirect")!.get!.call(
+      check,
+    );
+    if (copy.url === "http://bridge.test/a?b" && copy.method === "PUT" && redirect === "follow") {
+      requestBridged = true;
+      return;
+    }
+  } catch {
+    // fall through: remove the bridge
+  }
+  for (const slot of defined) delete proto[slot];
+}
+
+installBridge();

@@ -1,0 +1,347 @@
+import { TcpServer } from "../net/tcp_server.ts";
+import { requestLimits } from "./_limits.ts";
+import { ServerClock, type ServerConfig, ServerConn } from "./_server_conn.ts";
+
+/** A connection taken over with {@linkcode ServeHandlerInfo.upgrade}. */
+export interface UpgradedConnection {
+  /** Bytes from the client, starting with any it sent after the request head. */
+  readable: ReadableStream<Uint8Array>;
+  /** Bytes to the client; closing it half-closes the connection. */
+  writable: WritableStream<Uint8Array>;
+  /** Closes the connection and ends the server's hold on it. */
+  close(): void;
+}
+
+/** The status line and headers {@linkcode ServeHandlerInfo.upgrade} sends. */
+export interface UpgradeInit {
+  /**
+   * The status, 100 to 599 (`101` is allowed here, unlike in `Response`).
+   *
+   * @default {200}
+   */
+  status?: number;
+  /**
+   * The reason phrase.
+   *
+   * @default {the phrase from STATUS_TEXT}
+   */
+  statusText?: string;
+  /** The header fields. */
+  headers?: HeadersInit;
+}
+
+/** What a {@linkcode ServeHandler} learns about the request besides the `Request`. */
+export interface ServeHandlerInfo {
+  /** The client's address. */
+  readonly remoteAddr: Deno.NetAddr;
+  /** The local address the client connected to. */
+  readonly localAddr: Deno.NetAddr;
+  /** The request's protocol version. */
+  readonly version: "HTTP/1.0" | "HTTP/1.1";
+  /** The request-target exactly as sent (`"/a%20b?x"`, `"*"`, `"host:443"`). */
+  readonly target: string;
+  /** Resolves when the response was written in full; rejects if that failed. */
+  readonly completed: Promise<void>;
+  /** Aborted when the response could not be delivered or the server shuts down. */
+  readonly signal: AbortSignal;
+  /**
+   * Takes over the connection, for `CONNECT` tunnels and protocol switches:
+   * writes the status line and headers given here, then hands over the raw
+   * connection. The `Response` the handler returns afterwards is ignored.
+   * The server keeps the socket until `close()` is called on the result or
+   * the server shuts down.
+   *
+   * @param init The status (default 200), reason and headers.
+   * @returns The raw connection.
+   * @throws {TypeError} If called twice or after the response.
+   * @throws {RangeError} If the status is not from 100 to 599.
+   */
+  upgrade(init?: UpgradeInit): Promise<UpgradedConnection>;
+}
+
+/** Answers one request. */
+export type ServeHandler = (
+  request: Request,
+  info: ServeHandlerInfo,
+) => Response | Promise<Response>;
+
+/** Options for {@linkcode HttpServer} and `serve`. */
+export interface ServeOptions {
+  /**
+   * The address to listen on.
+   *
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /**
+   * The port to listen on; 0 picks a free one (see `addr`).
+   *
+   * @default {8000}
+   */
+  port?: number;
+  /** A PEM certificate chain: with `key`, the server speaks HTTPS. */
+  cert?: string;
+  /** The PEM private key for `cert`. */
+  key?: string;
+  /** Aborting it starts a graceful shutdown. */
+  signal?: AbortSignal;
+  /** Called once the server listens (by `serve`). */
+  onListen?: (addr: Deno.NetAddr) => void;
+  /**
+   * Turns an error thrown by the handler into a response. Details should
+   * not reach the client.
+   *
+   * @default {logs the error and answers a plain 500}
+   */
+  onError?: (error: unknown) => Response | Promise<Response>;
+  /**
+   * Receives one Common Log Format line per request, with control bytes,
+   * quotes and backslashes escaped.
+   *
+   * @default {no log}
+   */
+  accessLog?: (line: string) => void;
+  /**
+   * The most connections served at once.
+   *
+   * @default {1024}
+   */
+  maxConnections?: number;
+  /**
+   * Milliseconds for a whole request head, from its first byte (and for the
+   * first request, from the accept). Then 408 and close (slowloris).
+   *
+   * @default {30000}
+   */
+  headersTimeout?: number;
+  /**
+   * Milliseconds an idle connection is kept between requests.
+   *
+   * @default {5000}
+   */
+  keepAliveTimeout?: number;
+  /**
+   * The most bytes in a request line; more is answered with 414.
+   *
+   * @default {8192}
+   */
+  maxRequestLineSize?: number;
+  /**
+   * The most bytes in a request's header section; more is answered with 431.
+   *
+   * @default {16384}
+   */
+  maxHeaderSize?: number;
+  /**
+   * The most header fields in a request; more is answered with 431.
+   *
+   * @default {100}
+   */
+  maxHeaderCount?: number;
+  /**
+   * The most bytes `request.text()`, `json()`, `bytes()`, `arrayBuffer()`,
+   * `blob()` and `formData()` read; more throws `ProtocolError`
+   * `"BODY_TOO_LARGE"`, answered with 413 if the handler lets it escape.
+   * Streaming `request.body` is not capped (it keeps backpressure).
+   *
+   * @default {16777216}
+   */
+  maxBodySize?: number;
+  /**
+   * The most bytes of an unread request body the server reads and discards
+   * to keep the connection; a longer one closes it.
+   *
+   * @default {65536}
+   */
+  maxDrainSize?: number;
+}
+
+/** Options for {@linkcode HttpServer.shutdown}. */
+export interface HttpShutdownOptions {
+  /**
+   * Milliseconds to let requests in flight finish before their connections
+   * are closed.
+   *
+   * @default {5000}
+   */
+  timeout?: number;
+}
+
+function nonNegative(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`Cannot start server: ${name} ${value} is not a non-negative integer`);
+  }
+  return value;
+}
+
+/**
+ * An HTTP/1.1 server on {@linkcode TcpServer}, the modern BaseHTTPServer:
+ * handlers take a web `Request` and return a web `Response`, as with
+ * `Deno.serve`, on an engine of its own (RFC 9112): keep-alive, pipelining
+ * answered in order, `Expect: 100-continue`, chunked bodies both ways,
+ * request smuggling refused, every input bounded, slow clients timed out
+ * (the whole head within `headersTimeout`; a body read or a response write
+ * that makes no progress for 30 seconds, or `headersTimeout` if longer,
+ * closes the connection), and a graceful shutdown. `serve()` is the
+ * function form.
+ *
+ * @example Serving one request
+ * ```ts
+ * import { HttpServer } from "@inetkit/inetkit/http";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = new HttpServer({ port: 0 }, (request) =>
+ *   new Response(`You asked for ${new URL(request.url).pathname}`));
+ * const response = await fetch(`http://127.0.0.1:${server.addr.port}/hello`);
+ * assertEquals(await response.text(), "You asked for /hello");
+ * ```
+ */
+export class HttpServer implements AsyncDisposable {
+  #tcp: TcpServer;
+  #config: ServerConfig;
+  #timer: ReturnType<typeof setInterval>;
+  #finished: Promise<void>;
+  #shutdown: Promise<void> | null = null;
+
+  /**
+   * Starts listening at once.
+   *
+   * @param options Where to listen, TLS, limits and timeouts.
+   * @param handler Answers each request.
+   * @throws {RangeError} If a limit or timeout is not a valid number.
+   * @throws {TypeError} If only one of `cert` and `key` is given.
+   * @throws {Deno.errors.AddrInUse} And the other listen errors.
+   */
+  constructor(options: ServeOptions, handler: ServeHandler) {
+    if (typeof handler !== "function") {
+      throw new TypeError("Cannot start server: the handler is not a function");
+    }
+    const headersTimeout = nonNegative(options.headersTimeout ?? 30000, "headersTimeout");
+    const keepAliveTimeout = nonNegative(options.keepAliveTimeout ?? 5000, "keepAliveTimeout");
+    const clock = new ServerClock();
+    this.#config = {
+      handler: handler as ServerConfig["handler"],
+      onError: options.onError ?? defaultOnError,
+      accessLog: options.accessLog ?? null,
+      limits: requestLimits(options),
+      headersTimeout,
+      keepAliveTimeout,
+      stallTimeout: Math.max(headersTimeout, 30000),
+      maxBodySize: nonNegative(options.maxBodySize ?? 16 * 1024 * 1024, "maxBodySize"),
+      maxDrainSize: nonNegative(options.maxDrainSize ?? 65536, "maxDrainSize"),
+      scheme: options.cert !== undefined ? "https" : "http",
+      clock,
+      conns: new Set(),
+    };
+    const config = this.#config;
+    this.#tcp = new TcpServer({
+      hostname: options.hostname ?? "127.0.0.1",
+      port: options.port ?? 8000,
+      cert: options.cert,
+      key: options.key,
+      maxConnections: options.maxConnections,
+      onError: (error) => console.error("HttpServer: cannot accept:", error),
+    }, async (conn, info) => {
+      // Responses are written whole or in deliberate pieces: no Nagle delay.
+      if (typeof (conn as Deno.TcpConn).setNoDelay === "function") {
+        try {
+          (conn as Deno.TcpConn).setNoDelay(true);
+        } catch {
+          // not a TCP connection after all
+        }
+      }
+      const served = new ServerConn(conn, info, config);
+      config.conns.add(served);
+      const onAbort = () => served.shutdown();
+      if (info.signal.aborted) served.shutdown();
+      else info.signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        // A forced shutdown stops waiting for a handler that never returns.
+        await Promise.race([served.run(), served.killed]);
+      } finally {
+        info.signal.removeEventListener("abort", onAbort);
+        config.conns.delete(served);
+      }
+    });
+    // One timer for the clock, the Date header and every deadline.
+    const interval = Math.max(
+      10,
+      Math.min(
+        1000,
+        Math.floor(
+          Math.min(
+            headersTimeout || 1000,
+            keepAliveTimeout || 1000,
+          ) / 4,
+        ),
+      ),
+    );
+    this.#timer = setInterval(() => {
+      clock.tick();
+      const now = clock.now;
+      for (const conn of config.conns) {
+        if (conn.deadline !== 0 && now >= conn.deadline) {
+          conn.deadline = 0;
+          conn.expire();
+        }
+      }
+    }, interval);
+    this.#finished = this.#tcp.finished.finally(() => {
+      clearInterval(this.#timer);
+      options.signal?.removeEventListener("abort", onAbort);
+    });
+    const onAbort = () => void this.shutdown();
+    if (options.signal?.aborted) queueMicrotask(onAbort);
+    else options.signal?.addEventListener("abort", onAbort, { once: true });
+  }
+
+  /** The address the server listens on. */
+  get addr(): Deno.NetAddr {
+    return this.#tcp.addr;
+  }
+
+  /** The number of open connections. */
+  get connections(): number {
+    return this.#tcp.connections;
+  }
+
+  /** Settles when the server has shut down and every connection has ended. */
+  get finished(): Promise<void> {
+    return this.#finished;
+  }
+
+  /**
+   * Stops accepting, closes idle connections, lets requests in flight finish
+   * (their responses carry `Connection: close`) for up to `timeout`
+   * milliseconds, then closes what is left.
+   *
+   * @param options The grace period.
+   */
+  shutdown(options: HttpShutdownOptions = {}): Promise<void> {
+    this.#shutdown ??= this.#doShutdown(options.timeout ?? 5000);
+    return this.#shutdown;
+  }
+
+  async #doShutdown(timeout: number): Promise<void> {
+    const conns = this.#config.conns;
+    const timer = setTimeout(() => {
+      for (const conn of conns) conn.kill();
+    }, timeout);
+    try {
+      await this.#tcp.shutdown({ timeout });
+      await this.#finished;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Shuts down with the default grace period. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+}
+
+function defaultOnError(error: unknown): Response {
+  console.error("HttpServer: the handler failed:", error);
+  return new Response("Internal Server Error", { status: 500 });
+}

@@ -1,0 +1,19 @@
+import { captureIo } from "../../cli/_command.ts";
+import { tourCommand } from "../../cli/tour.ts";
+import { assertEquals, assertMatch, assertStringIncludes } from "../_helpers/assert.ts";
+
+Deno.test("cli tour runs every stop against its own servers and exits 0", async () => {
+  const io = captureIo();
+  assertEquals(await tourCommand.run([], io), 0, io.stderr);
+  assertEquals(io.stderr, "");
+  assertMatch(io.stdout, /getTime over tcp: server time is .+ GMT/);
+  assertMatch(io.stdout, /getTime over udp: server time is .+ GMT/);
+  assertMatch(io.stdout, /GET \/ -> 200 OK, 19 bytes: hello from inetkit/);
+  assertStringIncludes(io.stdout, "POST /echo -> 200: you sent 4 bytes: ping");
+  assertMatch(io.stdout, /Range bytes=0-8 -> 206 bytes 0-8\/\d+: "# inetkit"/);
+  assertMatch(io.stdout, /\/welcome: welcome, you sent: session=tour42/);
+  assertStringIncludes(io.stdout, "tourbot may not fetch /private/x");
+  assertStringIncludes(io.stdout, "tourbot may fetch /private/ok");
+  assertStringIncludes(io.stdout, 'subject "Café at 8? ☕"');
+  assertStringIncludes(io.stdout, "Tour complete.");
+});

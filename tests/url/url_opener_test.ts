@@ -1,0 +1,185 @@
+import { DataHandler } from "../../url/data_handler.ts";
+import { HTTPError } from "../../url/http_error.ts";
+import { HttpErrorProcessor } from "../../url/http_error_processor.ts";
+import { URLError } from "../../url/url_error.ts";
+import { type UrlHandler, UrlOpener } from "../../url/url_opener.ts";
+import { UrlRequest } from "../../url/url_request.ts";
+import type { UrlProgress } from "../../url/url_request.ts";
+import { UrlResponse } from "../../url/url_response.ts";
+import { FakeOrigin } from "./_fake.ts";
+import { assert, assertEquals, assertInstanceOf, assertRejects } from "../_helpers/assert.ts";
+
+Deno.test("UrlOpener runs preprocess, open, postprocess in handler order", async () => {
+  const log: string[] = [];
+  const make = (name: string, order: number, opens = false): UrlHandler => ({
+    order,
+    preprocess: () => void log.push(`pre ${name}`),
+    open: opens ? (r) => (log.push(`open ${name}`), new UrlResponse("x", { url: r.url })) : () => {
+      log.push(`pass ${name}`);
+      return null;
+    },
+    postprocess: (_r, response) => (log.push(`post ${name}`), response),
+  });
+  await using opener = new UrlOpener([make("c", 700, true), make("a", 100), make("b", 500, true)]);
+  await (await opener.open("http://h/")).body?.cancel();
+  assertEquals(log, ["pre a", "pre b", "pre c", "pass a", "open b", "post a", "post b", "post c"]);
+});
+
+Deno.test("UrlOpener keeps insertion order among equal orders", () => {
+  const a: UrlHandler = {};
+  const b: UrlHandler = {};
+  const c: UrlHandler = { order: 10 };
+  const opener = new UrlOpener([a, b, c]);
+  assertEquals(opener.handlers, [c, a, b]);
+});
+
+Deno.test("UrlOpener calls only the handlers serving the scheme", async () => {
+  const seen: string[] = [];
+  await using opener = new UrlOpener([
+    { protocols: ["x-a:"], open: (r) => (seen.push("a"), new UrlResponse("a", { url: r.url })) },
+    { protocols: ["x-b:"], open: (r) => (seen.push("b"), new UrlResponse("b", { url: r.url })) },
+  ]);
+  assertEquals(await (await opener.open("x-b:thing")).text(), "b");
+  assertEquals(seen, ["b"]);
+});
+
+Deno.test("UrlOpener throws URLError for a scheme no handler opens", async () => {
+  await using opener = new UrlOpener([new DataHandler()]);
+  const error = await assertRejects(() => opener.open("gopher://h/"), URLError);
+  assertEquals(error.reason, "unknown url type: gopher");
+});
+
+Deno.test("UrlOpener wraps failures in URLError with the cause, but passes aborts and TypeErrors through", async () => {
+  const refused = new Deno.errors.ConnectionRefused("Connection refused (os error 111)");
+  await using opener = new UrlOpener([{ open: () => Promise.reject(refused) }]);
+  const error = await assertRejects(() => opener.open("http://h/"), URLError);
+  assertEquals(error.cause, refused);
+  assertEquals(error.reason, "Connection refused (os error 111)");
+
+  const controller = new AbortController();
+  const reason = new DOMException("stop", "AbortError");
+  await using slow = new UrlOpener([{
+    open: (r) =>
+      new Promise((_, reject) =>
+        r.signal!.addEventListener("abort", () => reject(r.signal!.reason))
+      ),
+  }]);
+  const pending = slow.open("http://h/", { signal: controller.signal });
+  controller.abort(reason);
+  assertEquals(await pending.catch((e) => e), reason);
+  // Already aborted: nothing is opened.
+  await assertRejects(() => slow.open("http://h/", { signal: AbortSignal.abort(reason) }));
+  await assertRejects(() => opener.open("not absolute"), TypeError);
+});
+
+Deno.test("UrlOpener offers failures to failure hooks", async () => {
+  let tries = 0;
+  await using opener = new UrlOpener([
+    {
+      open: (r) => {
+        if (++tries === 1) throw new Error("reset");
+        return new UrlResponse("second", { url: r.url });
+      },
+    },
+    {
+      failure: (request, error, opener) => {
+        assertEquals(error.reason, "reset");
+        return request.derived ? null : opener.open(request.derive());
+      },
+    },
+  ]);
+  assertEquals(await (await opener.open("http://h/")).text(), "second");
+});
+
+Deno.test("UrlOpener.error() throws HTTPError with a buffered body when no handler takes it", async () => {
+  let cancelled = false;
+  const big = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(new Uint8Array(10));
+      c.enqueue(new Uint8Array(10));
+    },
+    cancel: () => void (cancelled = true),
+  });
+  await using opener = new UrlOpener(
+    [
+      new HttpErrorProcessor(),
+      new FakeOrigin((r) => ({
+        status: r.selector === "/small" ? 404 : 500,
+        body: r.selector === "/small" ? "missing" : big,
+      })),
+    ],
+    { errorBodyBuffer: 15 },
+  );
+  const small = await assertRejects(() => opener.open("http://h/small"), HTTPError);
+  assertEquals(small.code, 404);
+  assertEquals(await small.text(), "missing");
+  // Longer than the buffer: the body stays a stream, nothing lost.
+  const large = await assertRejects(() => opener.open("http://h/large"), HTTPError);
+  const reader = large.body!.getReader();
+  assertEquals((await reader.read()).value?.length, 10);
+  assertEquals((await reader.read()).value?.length, 10);
+  await reader.cancel();
+  assert(cancelled);
+});
+
+Deno.test("UrlOpener passes 2xx answers through and lets error hooks resolve others", async () => {
+  await using opener = new UrlOpener([
+    new HttpErrorProcessor(),
+    new FakeOrigin((r) => ({ status: r.selector === "/teapot" ? 418 : 204 })),
+    {
+      protocols: ["http:"],
+      error: (_r, response) =>
+        response.status === 418 ? new UrlResponse("tea", { url: response.url }) : null,
+    },
+  ]);
+  assertEquals((await opener.open("http://h/ok")).status, 204);
+  assertEquals(await (await opener.open("http://h/teapot")).text(), "tea");
+});
+
+Deno.test("UrlOpener.open() reports progress once per chunk and at the end", async () => {
+  const progress: UrlProgress[] = [];
+  await using opener = new UrlOpener([
+    new FakeOrigin(() => ({
+      headers: { "content-length": "5" },
+      body: ReadableStream.from([new TextEncoder().encode("ab"), new TextEncoder().encode("cde")]),
+    })),
+  ]);
+  const response = await opener.open("http://h/", { onProgress: (p) => progress.push(p) });
+  assertEquals(await response.text(), "abcde");
+  assertEquals(progress, [
+    { loaded: 2, total: 5, done: false },
+    { loaded: 5, total: 5, done: false },
+    { loaded: 5, total: 5, done: true },
+  ]);
+});
+
+Deno.test("UrlOpener.open() with a request applies only timeout, signal and progress", async () => {
+  const origin = new FakeOrigin(() => ({}));
+  await using opener = new UrlOpener([origin]);
+  const request = new UrlRequest("http://h/", { method: "DELETE" });
+  await opener.open(request, { timeout: 1234 });
+  assertEquals(request.timeout, 1234);
+  assertEquals(origin.seen[0]!.method, "DELETE");
+});
+
+Deno.test("UrlOpener.close() closes every handler and refuses further opens", async () => {
+  let closed = 0;
+  const opener = new UrlOpener([{ close: () => void closed++ }, {
+    close: () => Promise.resolve(void closed++),
+  }]);
+  await opener.close();
+  await opener.close();
+  assertEquals(closed, 2);
+  const error = await assertRejects(() => opener.open("data:,x"), TypeError);
+  assertInstanceOf(error, TypeError);
+});
+
+Deno.test("UrlOpener rejects a negative error body buffer", () => {
+  let threw = false;
+  try {
+    new UrlOpener([], { errorBodyBuffer: -1 });
+  } catch (error) {
+    threw = error instanceof RangeError;
+  }
+  assert(threw);
+});
