@@ -8,7 +8,7 @@
  */
 import type { HeaderField } from "../net/mime_header.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
-import { headFields, type HeadLimits, type HeadParse, parseFields, TCHAR } from "./_head_parser.ts";
+import { headFields, type HeadLimits, newParse, parseFields, TCHAR } from "./_head_parser.ts";
 
 const CR = 13;
 const LF = 10;
@@ -254,30 +254,7 @@ export class ChunkedParser {
       unfold: false,
     };
     const buf = this.#trailer!;
-    const p: HeadParse = {
-      buf,
-      end: 0,
-      minor: 1,
-      method: "",
-      targetStart: 0,
-      targetEnd: 0,
-      status: 0,
-      reasonStart: 0,
-      reasonEnd: 0,
-      fields: [],
-      folds: null,
-      text: null,
-      host: -1,
-      hostCount: 0,
-      contentLength: -1,
-      contentLengthCount: 0,
-      transferEncoding: -1,
-      transferEncodingCount: 0,
-      connection: -1,
-      connectionCount: 0,
-      expect: -1,
-      expectCount: 0,
-    };
+    const p = newParse(buf);
     const end = parseFields(buf, 0, this.#trailerLength, limits, p);
     p.end = end;
     if (end !== this.#trailerLength) {

@@ -112,7 +112,8 @@ function nameIs(buf: Uint8Array, at: number, lit: Uint8Array): boolean {
 }
 
 /** A fresh, empty parse record. */
-function newParse(buf: Uint8Array): HeadParse {
+/** A fresh parse state over `buf` (also used for chunked trailers). */
+export function newParse(buf: Uint8Array): HeadParse {
   return {
     buf,
     end: 0,
