@@ -79,3 +79,9 @@ if (await xinetdUp()) {
 await Deno.remove(dir, { recursive: true });
 printTable(`RFC 868 over UDP, 16 in flight, ${seconds} s each`, "answers/s", udpRows);
 printTable(`RFC 868 over TCP, 16 concurrent, ${seconds} s each`, "conns/s", tcpRows);
+if (tcpRows.length > 2) {
+  console.log(
+    "(xinetd's rows measure its rate limit, cps = 200 1 in the peers' config: past 200\n" +
+      " connections a second it stops the service for a second and refuses connections)",
+  );
+}
