@@ -9,6 +9,7 @@ import type { BufferedReader } from "../net/buffered_reader.ts";
 import type { HeaderField } from "../net/mime_header.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
 import { type ChunkedLimits, ChunkedParser } from "./_chunked_parser.ts";
+import { concatBytes } from "../net/_bytes.ts";
 
 /** How the body ends. */
 export const NONE = 0;
@@ -235,14 +236,7 @@ export class BodyReader {
       if (total > max) this.#fail(tooLarge(max));
       pieces.push(piece);
     }
-    if (pieces.length === 1) return pieces[0]!;
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const piece of pieces) {
-      out.set(piece, at);
-      at += piece.length;
-    }
-    return out;
+    return concatBytes(pieces, total);
   }
 
   /**

@@ -15,6 +15,7 @@
 import { ProtocolError } from "../net/protocol_error.ts";
 import type { BodyReader } from "./_body_reader.ts";
 import { fillHeaders, type HeadParse, latin1 } from "./_head_parser.ts";
+import { copyBytes } from "../net/_bytes.ts";
 
 const utf8 = new TextDecoder();
 
@@ -201,13 +202,7 @@ async function readCapped(
     }
     pieces.push(value);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const piece of pieces) {
-    out.set(piece, at);
-    at += piece.length;
-  }
-  return out;
+  return copyBytes(pieces, total);
 }
 
 Object.setPrototypeOf(ServerRequest.prototype, Request.prototype);

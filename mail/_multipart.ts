@@ -7,6 +7,7 @@
  * @module
  */
 import type { ByteReader } from "../net/buffered_reader.ts";
+import { copyBytes } from "../net/_bytes.ts";
 
 const LF = 10;
 const CR = 13;
@@ -128,13 +129,7 @@ export class MultipartSplitter {
       }
     }
     if (dropped) this.defects.push(largeDefect);
-    const out = new Uint8Array(kept);
-    let o = 0;
-    for (const c of chunks) {
-      out.set(c, o);
-      o += c.length;
-    }
-    return out;
+    return copyBytes(chunks, kept);
   }
 
   /** Reads the rest of the source (the epilogue) without looking for delimiters. */

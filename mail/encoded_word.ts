@@ -4,6 +4,7 @@
  * @module
  */
 import { decoderFor } from "./_charset.ts";
+import { copyBytes } from "../net/_bytes.ts";
 
 /** Options for {@linkcode encodeEncodedWords}. */
 export interface EncodeEncodedWordsOptions {
@@ -82,19 +83,7 @@ export function decodeEncodedWords(text: string): string {
 function flush(run: Run): string {
   const decoder = decoderFor(run.charset)!;
   if (run.chunks.length === 1) return decoder.decode(run.chunks[0]);
-  return decoder.decode(concat(run.chunks));
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  return decoder.decode(copyBytes(run.chunks));
 }
 
 function decodePayload(encoding: string, payload: string): Uint8Array | null {

@@ -16,6 +16,7 @@ import { type Codec, DECODER_SLACK, decoderForEncoding } from "./_codec.ts";
 import { MailHeaders } from "./mail_headers.ts";
 import type { ContentType } from "./mime_parameters.ts";
 import { MultipartSplitter } from "./_multipart.ts";
+import { concatBytes } from "../net/_bytes.ts";
 
 /** Where a message comes from: bytes, text, a stream, or a `{ read(p) }` reader. */
 export type MessageSource = Uint8Array | string | ReadableStream<Uint8Array> | ByteReader;
@@ -194,17 +195,6 @@ function decodingReader(source: ByteReader, codec: Codec): ByteReader {
       return n;
     },
   };
-}
-
-function concatAll(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1 && chunks[0]!.length === total) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
 }
 
 function tooLarge(max: number): ProtocolError {
@@ -474,7 +464,7 @@ export class StreamedPart {
     } finally {
       ctx.scratch = raw;
     }
-    return concatAll(chunks, length);
+    return concatBytes(chunks, length);
   }
 
   /**

@@ -7,6 +7,7 @@
  */
 import { decoderFor } from "./_charset.ts";
 import { decodeEncodedWords } from "./encoded_word.ts";
+import { concatBytes } from "../net/_bytes.ts";
 
 /** A header value split into its main value and its parameters. */
 export interface MimeParameterValue {
@@ -168,7 +169,7 @@ function assemble(raw: RawParam[]): Record<string, string> {
       } else chunks.push(encoder.encode(text));
     }
     if (chunks.length === 0) continue;
-    const bytes = chunks.length === 1 ? chunks[0]! : join(chunks);
+    const bytes = concatBytes(chunks);
     const decoder = decoderFor(charset === "" ? "utf-8" : charset) ?? decoderFor("utf-8")!;
     params[base] = decoder.decode(bytes);
   }
@@ -191,18 +192,6 @@ function percentDecode(text: string): Uint8Array {
     }
   }
   return out.subarray(0, o);
-}
-
-function join(chunks: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
 }
 
 /**

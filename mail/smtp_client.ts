@@ -14,6 +14,7 @@ import {
 } from "./_smtp_args.ts";
 import { chooseSaslMechanism, createSaslMechanism, type SaslCredentials } from "./sasl.ts";
 import { SmtpReplyError } from "./smtp_reply_error.ts";
+import { concatBytes } from "../net/_bytes.ts";
 
 /** The SMTP relay port (RFC 5321). */
 export const SMTP_PORT = 25;
@@ -1231,7 +1232,7 @@ export class SmtpClient implements AsyncDisposable {
           batched += value.length;
         }
         if (batched > 0 && (done || batched >= WRITE_BATCH)) {
-          await this.#conn.writer.write(concat(batch, batched));
+          await this.#conn.writer.write(concatBytes(batch, batched));
           size += batched;
           batch = [];
           batched = 0;
@@ -1269,7 +1270,7 @@ export class SmtpClient implements AsyncDisposable {
     if (payload !== undefined) {
       bytes = bytes.length === 0
         ? payload.bytes
-        : concat([bytes, payload.bytes], bytes.length + payload.bytes.length);
+        : concatBytes([bytes, payload.bytes], bytes.length + payload.bytes.length);
     }
     if (this.#debug !== undefined) {
       for (const line of lines) this.#log(`C: ${line.shown ?? line.text}`);
@@ -1335,7 +1336,7 @@ function allRefused(refused: Map<string, SmtpReplyError>): SmtpReplyError {
 
 function bdatBytes(chunk: Uint8Array, last: boolean): Uint8Array {
   const header = encoder.encode(`BDAT ${chunk.length}${last ? " LAST" : ""}\r\n`);
-  return concat([header, chunk], header.length + chunk.length);
+  return concatBytes([header, chunk], header.length + chunk.length);
 }
 
 /**
@@ -1372,7 +1373,7 @@ async function* bdatChunks(
         piece = piece.subarray(take);
         if (pendingLength === size) {
           if (ready !== null) yield { value: ready, last: false };
-          ready = concat(pending, pendingLength);
+          ready = concatBytes(pending, pendingLength);
           pending = [];
           pendingLength = 0;
         }
@@ -1381,7 +1382,7 @@ async function* bdatChunks(
     }
     if (pendingLength > 0) {
       if (ready !== null) yield { value: ready, last: false };
-      ready = concat(pending, pendingLength);
+      ready = concatBytes(pending, pendingLength);
     }
     yield { value: ready ?? EMPTY, last: true };
   } finally {
@@ -1389,19 +1390,8 @@ async function* bdatChunks(
   }
 }
 
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(length);
-  let o = 0;
-  for (const part of parts) {
-    out.set(part, o);
-    o += part.length;
-  }
-  return out;
-}
-
 function concatTwo(a: Uint8Array, b: Uint8Array): Uint8Array {
-  return b.length === 0 ? a : concat([a, b], a.length + b.length);
+  return b.length === 0 ? a : concatBytes([a, b], a.length + b.length);
 }
 
 function decodeChallenge(text: string): Uint8Array {

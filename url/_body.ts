@@ -1,6 +1,7 @@
 // Private body helpers for the opener and its handlers.
 import type { UrlProgress } from "./url_request.ts";
 import type { UrlResponse } from "./url_response.ts";
+import { concatBytes } from "../net/_bytes.ts";
 
 /**
  * Reads up to `limit` bytes of a response body. When the body ends within
@@ -16,7 +17,7 @@ export async function bufferBody(response: UrlResponse, limit: number): Promise<
   try {
     while (size <= limit) {
       const { value, done } = await reader.read();
-      if (done) return response.withBody(concat(chunks, size));
+      if (done) return response.withBody(concatBytes(chunks, size));
       chunks.push(value);
       size += value.length;
     }
@@ -78,17 +79,6 @@ export function withProgress(
     }),
   );
   return response.withBody(counted);
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 function prepend(
