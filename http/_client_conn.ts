@@ -23,7 +23,7 @@ import {
   readHead,
   RESPONSE,
 } from "./_head_parser.ts";
-import type { HttpConnectionOptions } from "./http_connection.ts";
+import type { HttpConnectionOptions, HttpRequestInit } from "./http_connection.ts";
 import { responseLimits } from "./_limits.ts";
 import {
   assertFieldName,
@@ -32,31 +32,6 @@ import {
   assertTarget,
   trimOws,
 } from "./_validate.ts";
-
-/** What a request may carry. */
-export interface ClientRequestInit {
-  /**
-   * The method.
-   *
-   * @default {"GET"}
-   */
-  method?: string;
-  /** The header fields. */
-  headers?: HeadersInit;
-  /** The body: fixed-size kinds go with Content-Length, streams chunked. */
-  body?: BodyInit | null;
-  /** Cancels the request, and the body read if it is in progress. */
-  signal?: AbortSignal;
-  /** Milliseconds for the whole exchange, body included. */
-  timeout?: number;
-  /**
-   * Send `Expect: 100-continue` and hold the body until the server agrees
-   * (or a second passes).
-   *
-   * @default {false}
-   */
-  expectContinue?: boolean;
-}
 
 /** Settings of a client connection. */
 export interface ClientSettings {
@@ -187,7 +162,7 @@ export class ClientConn {
    */
   async request(
     target: string,
-    init: ClientRequestInit,
+    init: HttpRequestInit,
     release: ReleaseHook,
   ): Promise<Response> {
     if (this.#closed) throw new TypeError("Cannot send request: the connection is closed");

@@ -34,35 +34,11 @@ import {
 import { bodyErrors, ServerRequest } from "./_server_request.ts";
 import { assertReason, fieldPairs } from "./_validate.ts";
 import { STATUS_TEXT, type StatusCode } from "./status_code.ts";
-
-/** The handler's view of one request's connection (ServeHandlerInfo). */
-export interface HandlerInfo {
-  readonly remoteAddr: Deno.NetAddr;
-  readonly localAddr: Deno.NetAddr;
-  readonly version: "HTTP/1.0" | "HTTP/1.1";
-  readonly target: string;
-  readonly completed: Promise<void>;
-  readonly signal: AbortSignal;
-  upgrade(init?: UpgradeInit): Promise<Upgraded>;
-}
-
-/** The status line and headers for {@linkcode HandlerInfo.upgrade}. */
-export interface UpgradeInit {
-  status?: number;
-  statusText?: string;
-  headers?: HeadersInit;
-}
-
-/** A connection taken over from the server. */
-export interface Upgraded {
-  readable: ReadableStream<Uint8Array>;
-  writable: WritableStream<Uint8Array>;
-  close(): void;
-}
+import type { ServeHandlerInfo, UpgradedConnection, UpgradeInit } from "./http_server.ts";
 
 /** Settings shared by the connections of one server. */
 export interface ServerConfig {
-  handler: (request: Request, info: HandlerInfo) => Response | Promise<Response>;
+  handler: (request: Request, info: ServeHandlerInfo) => Response | Promise<Response>;
   onError: (error: unknown) => Response | Promise<Response>;
   accessLog: ((line: string) => void) | null;
   limits: HeadLimits;
@@ -185,13 +161,13 @@ interface ExchangeExtra {
   completed: Promise<void> | null;
   settle: [() => void, (e: unknown) => void] | null;
   error: unknown;
-  upgraded: Upgraded | null;
+  upgraded: UpgradedConnection | null;
   upgradeDone: Promise<void> | null;
   endUpgrade: (() => void) | null;
 }
 
 /** Per request: the handler info and the request's connection-side state. */
-class Exchange implements HandlerInfo {
+class Exchange implements ServeHandlerInfo {
   #conn: ServerConn;
   #p: HeadParse;
   #outcome = 0;
@@ -216,7 +192,7 @@ class Exchange implements HandlerInfo {
   }
 
   /** The connection taken over by `upgrade()`, or null. */
-  get upgraded(): Upgraded | null {
+  get upgraded(): UpgradedConnection | null {
     return this.#extra === null ? null : this.#extra.upgraded;
   }
 
@@ -231,7 +207,7 @@ class Exchange implements HandlerInfo {
   }
 
   /** Records an upgrade in progress. */
-  setUpgrade(upgraded: Upgraded, done: Promise<void>, end: () => void): void {
+  setUpgrade(upgraded: UpgradedConnection, done: Promise<void>, end: () => void): void {
     const x = this.#x();
     x.upgraded = upgraded;
     x.upgradeDone = done;
@@ -316,7 +292,7 @@ class Exchange implements HandlerInfo {
     if (controller && !controller.signal.aborted) controller.abort(reason);
   }
 
-  upgrade(init: UpgradeInit = {}): Promise<Upgraded> {
+  upgrade(init: UpgradeInit = {}): Promise<UpgradedConnection> {
     return this.#conn.upgrade(this, init);
   }
 }
@@ -1010,7 +986,7 @@ export class ServerConn {
   }
 
   /** Takes over the connection for a tunnel or a protocol switch. */
-  async upgrade(exchange: Exchange, init: UpgradeInit): Promise<Upgraded> {
+  async upgrade(exchange: Exchange, init: UpgradeInit): Promise<UpgradedConnection> {
     if (exchange !== this.#exchange || exchange.upgraded !== null) {
       throw new TypeError("Cannot upgrade: the request is finished or was upgraded already");
     }
@@ -1032,7 +1008,7 @@ export class ServerConn {
     };
     const conn = this.#conn;
     const reader = this.#reader;
-    const upgraded: Upgraded = {
+    const upgraded: UpgradedConnection = {
       readable: new ReadableStream<Uint8Array>({
         pull: async (controller) => {
           const view = reader.peekBuffered();
