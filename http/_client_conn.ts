@@ -89,8 +89,17 @@ export class ClientConn {
   #closed = false;
   #used = 0;
   #abortReason: unknown = null;
+  /** True between a finished exchange and the next request's write. */
+  #idle = false;
+  /** The connection was closed because the server spoke while it was idle. */
+  #unsolicited = false;
   /** When the connection went idle (for pool eviction). */
   idleSince = 0;
+  /**
+   * Called when the connection is closed while idle because the server sent
+   * bytes or EOF that no request asked for (the pool drops it).
+   */
+  onIdleClose: (() => void) | null = null;
 
   constructor(conn: Duplex, settings: ClientSettings) {
     this.conn = conn;
@@ -165,7 +174,18 @@ export class ClientConn {
     init: HttpRequestInit,
     release: ReleaseHook,
   ): Promise<Response> {
-    if (this.#closed) throw new TypeError("Cannot send request: the connection is closed");
+    if (this.#closed) {
+      if (this.#unsolicited) {
+        release(false);
+        throw new StaleConnectionError(
+          new ProtocolError(
+            "UNSOLICITED",
+            "Cannot send request: the server sent data on the idle connection",
+          ),
+        );
+      }
+      throw new TypeError("Cannot send request: the connection is closed");
+    }
     if (this.#busy) {
       throw new TypeError(
         "Cannot send request while another is running: read or cancel the previous body first",
@@ -197,6 +217,7 @@ export class ClientConn {
       this.#busy = false;
       this.idleSince = Date.now();
       if (!reusable) this.close();
+      else if (!this.#broken) this.#watchIdle();
       release(reusable && !this.#broken);
     };
     // Aborts and timeouts close the connection; pending reads then fail and
@@ -236,6 +257,18 @@ export class ClientConn {
         first = new Uint8Array(head.length);
         putLatin1(first, head);
       }
+      // Anything the server sent before this request was written answers
+      // no request of ours: never read it as the response (desync).
+      if (this.reader.buffered > 0 || this.reader.eof) {
+        this.#unsolicited = true;
+        throw new StaleConnectionError(
+          new ProtocolError(
+            "UNSOLICITED",
+            "Cannot send request: the server sent data on the idle connection",
+          ),
+        );
+      }
+      this.#idle = false;
       try {
         await this.#writes.write(first);
       } catch (error) {
@@ -391,6 +424,25 @@ export class ClientConn {
       if (this.#abortReason !== null) throw this.#abortReason;
       throw error;
     }
+  }
+
+  /**
+   * Keeps a read pending while the connection is idle, as Go's transport
+   * does: a byte or EOF arriving before the next request is written answers
+   * nothing we asked, so the connection is closed and never reused.
+   */
+  #watchIdle(): void {
+    this.#idle = true;
+    const fill = this.#pendingFill ??= this.reader.fill().finally(() => this.#pendingFill = null);
+    const settled = () => {
+      if (!this.#idle || this.#closed) return;
+      this.#unsolicited = true;
+      this.close();
+      const hook = this.onIdleClose;
+      this.onIdleClose = null;
+      hook?.();
+    };
+    fill.then(settled, settled);
   }
 
   async #readHead(): Promise<HeadParse> {

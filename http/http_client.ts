@@ -249,6 +249,13 @@ export class HttpClient implements AsyncDisposable {
         return;
       }
       pool.idle.push(conn);
+      conn.onIdleClose = () => {
+        const at = pool.idle.indexOf(conn);
+        if (at < 0) return;
+        pool.idle.splice(at, 1);
+        pool.count--;
+        if (!this.#closed) this.#wake(pool);
+      };
       this.#armSweep();
       return;
     }
