@@ -5,7 +5,7 @@ import { HTTPError } from "../url/http_error.ts";
 import { HttpBasicAuthHandler } from "../url/http_basic_auth_handler.ts";
 import { HttpCookieProcessor } from "../url/http_cookie_processor.ts";
 import { HttpDigestAuthHandler } from "../url/http_digest_auth_handler.ts";
-import { HttpHandler } from "../url/http_handler.ts";
+import { HttpUrlHandler } from "../url/http_handler.ts";
 import { HttpRedirectHandler } from "../url/http_redirect_handler.ts";
 import { DefaultRealmPasswordManager } from "../url/password_manager.ts";
 import { ProxyHandler } from "../url/proxy_handler.ts";
@@ -171,7 +171,7 @@ export const getCommand: Command = {
     const handlers: UrlHandler[] = [];
     const caFile = flagString(parsed, "cacert");
     handlers.push(
-      new HttpHandler({ caCerts: caFile ? [await Deno.readTextFile(caFile)] : undefined }),
+      new HttpUrlHandler({ caCerts: caFile ? [await Deno.readTextFile(caFile)] : undefined }),
     );
     if (!flagBoolean(parsed, "location")) handlers.push(new NoRedirectHandler());
     const proxy = flagString(parsed, "proxy");

@@ -8,7 +8,7 @@
  */
 import { BufferedReader } from "../net/buffered_reader.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
-import type { Duplex } from "../net/text_conn.ts";
+import type { DuplexConn } from "../net/text_conn.ts";
 import { BodyReader, CHUNKED, CLOSE, LENGTH, NONE } from "./_body_reader.ts";
 import { DEFAULT_CHUNKED_LIMITS } from "./_chunked_parser.ts";
 import { addDeadline, cancelDeadline, type Deadline } from "./_deadlines.ts";
@@ -80,7 +80,7 @@ interface PreparedBody {
 
 /** See the module documentation. */
 export class ClientConn {
-  readonly conn: Duplex;
+  readonly conn: DuplexConn;
   readonly reader: BufferedReader;
   #writes: Writes;
   #settings: ClientSettings;
@@ -101,7 +101,7 @@ export class ClientConn {
    */
   onIdleClose: (() => void) | null = null;
 
-  constructor(conn: Duplex, settings: ClientSettings) {
+  constructor(conn: DuplexConn, settings: ClientSettings) {
     this.conn = conn;
     this.#settings = settings;
     const rw = conn as Partial<Deno.Conn>;

@@ -1,4 +1,4 @@
-import { connect } from "../net/connect.ts";
+import { connectTcp } from "../net/connect_tcp.ts";
 import { ClientConn, clientSettings, StaleConnectionError } from "./_client_conn.ts";
 import type { HttpConnectionOptions, HttpRequestInit } from "./http_connection.ts";
 
@@ -217,7 +217,7 @@ export class HttpClient implements AsyncDisposable {
       pool.count++;
     }
     try {
-      const conn = await connect({
+      const conn = await connectTcp({
         hostname,
         port,
         tls: tls ? { caCerts: this.#options.caCerts } : false,

@@ -1,5 +1,5 @@
-import { connect, type TlsOptions } from "../net/connect.ts";
-import type { Duplex } from "../net/text_conn.ts";
+import { connectTcp, type TlsOptions } from "../net/connect_tcp.ts";
+import type { DuplexConn } from "../net/text_conn.ts";
 import { ClientConn, clientSettings } from "./_client_conn.ts";
 
 /** What one request carries, for {@linkcode HttpConnection} and `HttpClient`. */
@@ -110,7 +110,7 @@ export interface HttpConnectOptions extends HttpConnectionOptions {
   signal?: AbortSignal;
 }
 
-function defaultHost(conn: Duplex): string {
+function defaultHost(conn: DuplexConn): string {
   const addr = (conn as Partial<Deno.Conn>).remoteAddr as Deno.NetAddr | undefined;
   if (addr?.hostname === undefined) return "localhost";
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
@@ -167,7 +167,7 @@ export class HttpConnection implements AsyncDisposable {
    * @param options The Host value, timeouts and limits.
    * @throws {RangeError} If a limit or timeout is not a valid number.
    */
-  constructor(conn: Duplex, options: HttpConnectionOptions = {}) {
+  constructor(conn: DuplexConn, options: HttpConnectionOptions = {}) {
     this.#conn = new ClientConn(conn, clientSettings(options, defaultHost(conn)));
   }
 
@@ -182,7 +182,7 @@ export class HttpConnection implements AsyncDisposable {
   static async connect(options: HttpConnectOptions = {}): Promise<HttpConnection> {
     const hostname = options.hostname ?? "127.0.0.1";
     const port = options.port ?? (options.tls ? 443 : 80);
-    const conn = await connect({
+    const conn = await connectTcp({
       hostname,
       port,
       tls: options.tls,

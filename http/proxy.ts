@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { connect } from "../net/connect.ts";
+import { connectTcp } from "../net/connect_tcp.ts";
 import { HttpClient } from "./http_client.ts";
 
 /** What {@linkcode serveProxy} needs from the server; an `HttpServer` handler's `info` fits. */
@@ -27,7 +27,7 @@ export interface ProxyConnectionInfo {
 }
 
 /** Options for {@linkcode serveProxy}. */
-export interface ProxyOptions {
+export interface ServeProxyOptions {
   /**
    * The client that forwards requests; share one to reuse upstream
    * connections. Without it, each request uses a fresh client whose
@@ -151,7 +151,7 @@ function parseAuthority(target: string): { hostname: string; port: number } | nu
 async function tunnel(
   request: Request,
   info: ProxyConnectionInfo,
-  options: ProxyOptions,
+  options: ServeProxyOptions,
 ): Promise<Response> {
   const authority = parseAuthority(info.target ?? new URL(request.url).host);
   if (authority === null) return refuse(400, "Bad Request", "CONNECT needs a host:port target\n");
@@ -167,7 +167,7 @@ async function tunnel(
   if (info.upgrade === undefined) return refuse(501, "Not Implemented");
   let upstream: Deno.Conn;
   try {
-    upstream = await connect({
+    upstream = await connectTcp({
       hostname,
       port,
       timeout: options.timeout ?? 30000,
@@ -280,7 +280,7 @@ async function tunnel(
 export async function serveProxy(
   request: Request,
   info: ProxyConnectionInfo,
-  options: ProxyOptions = {},
+  options: ServeProxyOptions = {},
 ): Promise<Response> {
   if (request.method === "CONNECT") return await tunnel(request, info, options);
   const target = info.target ?? request.url;

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { hmacMd5, toHex } from "../net/md5.ts";
+import { bytesToHex, hmacMd5 } from "../net/md5.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
 
 /** The mechanisms inetkit implements, best first. */
@@ -216,7 +216,7 @@ class CramMd5Mechanism implements SaslMechanism {
   respond(challenge: Uint8Array): Uint8Array {
     if (this.#done || challenge.length === 0) throw unexpected(this.name);
     this.#done = true;
-    return encoder.encode(`${this.#username} ${toHex(hmacMd5(this.#password, challenge))}`);
+    return encoder.encode(`${this.#username} ${bytesToHex(hmacMd5(this.#password, challenge))}`);
   }
 }
 

@@ -1,9 +1,9 @@
-import { connect, type TlsOptions } from "../net/connect.ts";
+import { connectTcp, type TlsOptions } from "../net/connect_tcp.ts";
 import { DotStuffingEncoderStream } from "../net/dot_stuffing.ts";
 import { assertLineSafe } from "../net/line_writer.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
-import { readReply, type Reply } from "../net/reply.ts";
-import { type Duplex, TextConn } from "../net/text_conn.ts";
+import { type NumericReply, readReply } from "../net/reply.ts";
+import { type DuplexConn, TextConn } from "../net/text_conn.ts";
 import {
   checkAddress,
   checkWord,
@@ -239,7 +239,7 @@ export interface SmtpSendResult {
    */
   refused: Map<string, SmtpReplyError>;
   /** The server's final reply to the message (in LMTP, the last one read). */
-  reply: Reply;
+  reply: NumericReply;
 }
 
 /** A finished message for {@linkcode SmtpClient.send}: bytes, text (sent as UTF-8) or a stream. */
@@ -327,7 +327,7 @@ export class SmtpClient implements AsyncDisposable {
   #chunkSize: number;
   #debug: ((line: string) => void) | undefined;
   #greeting: string[] | null = null;
-  #hello: Reply | null = null;
+  #hello: NumericReply | null = null;
   #esmtp = false;
   #capabilities = new Map<string, string>();
   #authenticated = false;
@@ -345,7 +345,7 @@ export class SmtpClient implements AsyncDisposable {
    * @throws {TypeError} If `localName` is not a printable word.
    * @throws {RangeError} If a limit is not a positive integer.
    */
-  constructor(conn: Duplex, options: SmtpClientOptions = {}) {
+  constructor(conn: DuplexConn, options: SmtpClientOptions = {}) {
     this.#localName = checkWord(options.localName ?? "localhost", "local name");
     this.#lmtp = options.lmtp ?? false;
     this.#serverName = options.serverName ?? remoteHostname(conn);
@@ -396,7 +396,7 @@ export class SmtpClient implements AsyncDisposable {
       : options.tls
       ? { caCerts: options.caCerts, ...options.tls }
       : undefined;
-    const conn = await connect({
+    const conn = await connectTcp({
       hostname,
       port,
       tls,
@@ -489,7 +489,7 @@ export class SmtpClient implements AsyncDisposable {
    * @returns The EHLO (or HELO) reply.
    * @throws {SmtpReplyError} When the server refuses both.
    */
-  ehlo(options: SmtpCommandOptions = {}): Promise<Reply> {
+  ehlo(options: SmtpCommandOptions = {}): Promise<NumericReply> {
     return this.#run(() => this.#ehlo(), options);
   }
 
@@ -547,7 +547,7 @@ export class SmtpClient implements AsyncDisposable {
   async auth(
     credentials: SaslCredentials,
     options: SmtpCommandOptions & { mechanism?: string } = {},
-  ): Promise<Reply> {
+  ): Promise<NumericReply> {
     if (options.mechanism !== undefined) checkWord(options.mechanism, "SASL mechanism");
     return await this.#run(async () => {
       await this.#ensureHello();
@@ -630,7 +630,7 @@ export class SmtpClient implements AsyncDisposable {
    *   server lacks.
    * @throws {RangeError} When `size` exceeds the server's SIZE limit.
    */
-  async mail(from: string, options: SmtpMailOptions = {}): Promise<Reply> {
+  async mail(from: string, options: SmtpMailOptions = {}): Promise<NumericReply> {
     checkAddress(from, "MAIL FROM");
     return await this.#run(async () => {
       await this.#ensureHello();
@@ -652,7 +652,7 @@ export class SmtpClient implements AsyncDisposable {
    * @throws {TypeError} For an address with CR, LF, NUL or angle brackets,
    *   or a non-ASCII address outside an SMTPUTF8 transaction.
    */
-  async rcpt(to: string, options: SmtpRcptOptions = {}): Promise<Reply> {
+  async rcpt(to: string, options: SmtpRcptOptions = {}): Promise<NumericReply> {
     checkAddress(to, "RCPT TO");
     return await this.#run(async () => {
       await this.#ensureHello();
@@ -676,7 +676,7 @@ export class SmtpClient implements AsyncDisposable {
    * @throws {SmtpReplyError} When the server refuses DATA or, in SMTP
    *   mode, the message.
    */
-  async data(message: SmtpMessage, options: SmtpCommandOptions = {}): Promise<Reply[]> {
+  async data(message: SmtpMessage, options: SmtpCommandOptions = {}): Promise<NumericReply[]> {
     const body = toBody(message);
     return await this.#run(async () => {
       await this.#command({ text: "DATA" }, 354, "DATA");
@@ -697,7 +697,10 @@ export class SmtpClient implements AsyncDisposable {
    *   mode, the message.
    * @throws {ProtocolError} `"CHUNKING_UNAVAILABLE"` without CHUNKING.
    */
-  bdat(chunk: Uint8Array, options: SmtpCommandOptions & { last?: boolean } = {}): Promise<Reply[]> {
+  bdat(
+    chunk: Uint8Array,
+    options: SmtpCommandOptions & { last?: boolean } = {},
+  ): Promise<NumericReply[]> {
     return this.#run(async () => {
       await this.#ensureHello();
       if (!this.#capabilities.has("CHUNKING")) {
@@ -795,7 +798,7 @@ export class SmtpClient implements AsyncDisposable {
    * @returns The 250 reply.
    * @throws {SmtpReplyError} When the server refuses.
    */
-  rset(options: SmtpCommandOptions = {}): Promise<Reply> {
+  rset(options: SmtpCommandOptions = {}): Promise<NumericReply> {
     return this.#run(() => this.#rset(), options);
   }
 
@@ -806,7 +809,7 @@ export class SmtpClient implements AsyncDisposable {
    * @returns The 250 reply.
    * @throws {SmtpReplyError} When the server refuses.
    */
-  noop(options: SmtpCommandOptions = {}): Promise<Reply> {
+  noop(options: SmtpCommandOptions = {}): Promise<NumericReply> {
     return this.#run(() => this.#command({ text: "NOOP" }, 25, "NOOP"), options);
   }
 
@@ -820,7 +823,7 @@ export class SmtpClient implements AsyncDisposable {
    * @throws {SmtpReplyError} When the server refuses (550, 502...).
    * @throws {TypeError} For an argument with CR, LF or NUL.
    */
-  async vrfy(address: string, options: SmtpCommandOptions = {}): Promise<Reply> {
+  async vrfy(address: string, options: SmtpCommandOptions = {}): Promise<NumericReply> {
     checkAddress(address, "VRFY");
     return await this.#run(async () => {
       await this.#ensureHello();
@@ -839,7 +842,7 @@ export class SmtpClient implements AsyncDisposable {
    * @param options A signal and a timeout.
    * @returns The 221 reply, or `null` when the server just closed.
    */
-  async quit(options: SmtpCommandOptions = {}): Promise<Reply | null> {
+  async quit(options: SmtpCommandOptions = {}): Promise<NumericReply | null> {
     // Called while another command runs, it fails and leaves that one alone.
     const busy = this.#inFlight;
     try {
@@ -914,7 +917,7 @@ export class SmtpClient implements AsyncDisposable {
     if (this.#hello === null) await this.#ehlo();
   }
 
-  async #ehlo(): Promise<Reply> {
+  async #ehlo(): Promise<NumericReply> {
     const verb = this.#lmtp ? "LHLO" : "EHLO";
     const reply = await this.#command({ text: `${verb} ${this.#localName}` }, null, verb);
     if (reply.code === 250) {
@@ -940,7 +943,7 @@ export class SmtpClient implements AsyncDisposable {
     this.#authenticated = false;
   }
 
-  async #rset(): Promise<Reply> {
+  async #rset(): Promise<NumericReply> {
     this.#recipients = [];
     this.#utf8Transaction = false;
     return await this.#command({ text: "RSET" }, 25, "RSET");
@@ -1045,7 +1048,7 @@ export class SmtpClient implements AsyncDisposable {
   ): Promise<SmtpSendResult> {
     const refused = new Map<string, SmtpReplyError>();
     let accepted: string[];
-    let dataReply: Reply;
+    let dataReply: NumericReply;
     if (pipelining) {
       await this.#write([
         { text: mailLine },
@@ -1207,12 +1210,12 @@ export class SmtpClient implements AsyncDisposable {
   }
 
   /** The final reply, or one per accepted recipient in LMTP mode. */
-  async #finalReplies(command: string): Promise<Reply[]> {
+  async #finalReplies(command: string): Promise<NumericReply[]> {
     const recipients = this.#recipients;
     this.#recipients = [];
     this.#utf8Transaction = false;
     if (!this.#lmtp) return [await this.#reply(25, command)];
-    const replies: Reply[] = [];
+    const replies: NumericReply[] = [];
     for (let i = 0; i < recipients.length; i++) replies.push(await this.#reply(null, command));
     return replies;
   }
@@ -1258,7 +1261,7 @@ export class SmtpClient implements AsyncDisposable {
     expect: number | null,
     command: string,
     recipient?: string,
-  ): Promise<Reply> {
+  ): Promise<NumericReply> {
     await this.#write([line]);
     return await this.#reply(expect, command, recipient);
   }
@@ -1279,7 +1282,7 @@ export class SmtpClient implements AsyncDisposable {
     await this.#conn.writer.write(bytes);
   }
 
-  async #reply(expect: number | null, command: string, recipient?: string): Promise<Reply> {
+  async #reply(expect: number | null, command: string, recipient?: string): Promise<NumericReply> {
     const reply = await readReply(this.#conn.reader, {
       maxLineLength: this.#maxLineLength - 2,
       maxReplySize: this.#maxReplySize,
@@ -1311,7 +1314,7 @@ function toBody(message: SmtpMessage): Uint8Array | ReadableStream<Uint8Array> {
 }
 
 function replyError(
-  reply: Reply,
+  reply: NumericReply,
   expect: number,
   command: string,
   recipient?: string,
@@ -1417,12 +1420,12 @@ function positive(value: number, name: string): number {
   return value;
 }
 
-function remoteHostname(conn: Duplex): string | undefined {
+function remoteHostname(conn: DuplexConn): string | undefined {
   const addr = (conn as Partial<Deno.Conn>).remoteAddr;
   return addr !== undefined && "hostname" in addr ? addr.hostname : undefined;
 }
 
-function remotePort(conn: Duplex): number | undefined {
+function remotePort(conn: DuplexConn): number | undefined {
   const addr = (conn as Partial<Deno.Conn>).remoteAddr;
   return addr !== undefined && "port" in addr ? addr.port : undefined;
 }

@@ -35,13 +35,13 @@ function toBytes(data: Uint8Array | string): Uint8Array {
  *
  * @example Hashing a string
  * ```ts
- * import { md5, toHex } from "@inetkit/inetkit/net";
+ * import { md5Digest, bytesToHex } from "@inetkit/inetkit/net";
  * import { assertEquals } from "@std/assert";
  *
- * assertEquals(toHex(md5("abc")), "900150983cd24fb0d6963f7d28e17f72");
+ * assertEquals(bytesToHex(md5Digest("abc")), "900150983cd24fb0d6963f7d28e17f72");
  * ```
  */
-export function md5(data: Uint8Array | string): Uint8Array {
+export function md5Digest(data: Uint8Array | string): Uint8Array {
   const input = toBytes(data);
   const length = input.length;
   // Message + 0x80 + zero padding + 64-bit length, a multiple of 64 bytes.
@@ -109,16 +109,16 @@ export function md5(data: Uint8Array | string): Uint8Array {
  *
  * @example The first test case of RFC 2104
  * ```ts
- * import { hmacMd5, toHex } from "@inetkit/inetkit/net";
+ * import { hmacMd5, bytesToHex } from "@inetkit/inetkit/net";
  * import { assertEquals } from "@std/assert";
  *
  * const key = new Uint8Array(16).fill(0x0b);
- * assertEquals(toHex(hmacMd5(key, "Hi There")), "9294727a3638bb1c13f48ef8158bfc9d");
+ * assertEquals(bytesToHex(hmacMd5(key, "Hi There")), "9294727a3638bb1c13f48ef8158bfc9d");
  * ```
  */
 export function hmacMd5(key: Uint8Array | string, data: Uint8Array | string): Uint8Array {
   let k = toBytes(key);
-  if (k.length > 64) k = md5(k);
+  if (k.length > 64) k = md5Digest(k);
   const message = toBytes(data);
   const inner = new Uint8Array(64 + message.length);
   const outer = new Uint8Array(64 + 16);
@@ -128,8 +128,8 @@ export function hmacMd5(key: Uint8Array | string, data: Uint8Array | string): Ui
     outer[i] = byte ^ 0x5c;
   }
   inner.set(message, 64);
-  outer.set(md5(inner), 64);
-  return md5(outer);
+  outer.set(md5Digest(inner), 64);
+  return md5Digest(outer);
 }
 
 /**
@@ -140,13 +140,13 @@ export function hmacMd5(key: Uint8Array | string, data: Uint8Array | string): Ui
  *
  * @example
  * ```ts
- * import { toHex } from "@inetkit/inetkit/net";
+ * import { bytesToHex } from "@inetkit/inetkit/net";
  * import { assertEquals } from "@std/assert";
  *
- * assertEquals(toHex(new Uint8Array([0, 15, 255])), "000fff");
+ * assertEquals(bytesToHex(new Uint8Array([0, 15, 255])), "000fff");
  * ```
  */
-export function toHex(bytes: Uint8Array): string {
+export function bytesToHex(bytes: Uint8Array): string {
   let out = "";
   for (const byte of bytes) out += (byte < 16 ? "0" : "") + byte.toString(16);
   return out;

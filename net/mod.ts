@@ -24,7 +24,7 @@ export * from "./reply.ts";
 export * from "./mime_header.ts";
 export * from "./dot_stuffing.ts";
 export * from "./md5.ts";
-export * from "./connect.ts";
+export * from "./connect_tcp.ts";
 export * from "./text_conn.ts";
 export * from "./tcp_server.ts";
 export * from "./udp_server.ts";

@@ -3,7 +3,7 @@ import { ProtocolError } from "./protocol_error.ts";
 import { ReplyError } from "./reply_error.ts";
 
 /** A three-digit reply: `250-first` / `250 last`. */
-export interface Reply {
+export interface NumericReply {
   /** The reply code, 100 to 599. */
   code: number;
   /** The text of each line, without the code and separator. */
@@ -80,7 +80,7 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 export async function readReply(
   reader: BufferedReader,
   options: ReadReplyOptions = {},
-): Promise<Reply> {
+): Promise<NumericReply> {
   const maxLineLength = options.maxLineLength ?? 4096;
   const maxReplySize = options.maxReplySize ?? 65536;
   const maxLines = options.maxLines ?? 1000;

@@ -49,7 +49,7 @@ export interface TcpConnectionInfo {
 export type TcpHandler = (conn: Deno.Conn, info: TcpConnectionInfo) => void | Promise<void>;
 
 /** Options for {@linkcode TcpServer.shutdown}. */
-export interface ShutdownOptions {
+export interface TcpShutdownOptions {
   /**
    * Milliseconds to let handlers finish before their connections are closed.
    *
@@ -211,7 +211,7 @@ export class TcpServer implements AsyncDisposable {
    *
    * @param options The grace period.
    */
-  shutdown(options: ShutdownOptions = {}): Promise<void> {
+  shutdown(options: TcpShutdownOptions = {}): Promise<void> {
     this.#shutdownPromise ??= this.#doShutdown(options.timeout ?? 5000);
     return this.#shutdownPromise;
   }

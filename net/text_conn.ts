@@ -1,5 +1,5 @@
 import { BufferedReader } from "./buffered_reader.ts";
-import type { TlsOptions } from "./connect.ts";
+import type { TlsOptions } from "./connect_tcp.ts";
 import { LineWriter } from "./line_writer.ts";
 import { ProtocolError } from "./protocol_error.ts";
 
@@ -7,7 +7,7 @@ import { ProtocolError } from "./protocol_error.ts";
  * A two-way byte connection: what protocol classes take. A `Deno.Conn`
  * is one; so is a scripted test peer.
  */
-export interface Duplex {
+export interface DuplexConn {
   /** Bytes from the peer. */
   readable: ReadableStream<Uint8Array>;
   /** Bytes to the peer. */
@@ -27,7 +27,7 @@ export interface TextConnOptions {
 }
 
 /** Options for {@linkcode TextConn.run}. */
-export interface RunOptions {
+export interface TextConnRunOptions {
   /** Aborts the command: the connection is closed and `run` rejects with the reason. */
   signal?: AbortSignal;
   /** Milliseconds the command may take; then it is aborted with a `TimeoutError`. */
@@ -71,7 +71,7 @@ function hasReadWrite(conn: unknown): conn is ReadWrite {
  * ```
  */
 export class TextConn implements AsyncDisposable {
-  #conn: Duplex;
+  #conn: DuplexConn;
   #reader: BufferedReader;
   #writer: LineWriter;
   #busy = false;
@@ -86,14 +86,14 @@ export class TextConn implements AsyncDisposable {
    * @param conn The connection; this object owns it from now on.
    * @param options The reader's buffer size.
    */
-  constructor(conn: Duplex, options: TextConnOptions = {}) {
+  constructor(conn: DuplexConn, options: TextConnOptions = {}) {
     this.#bufferSize = options.bufferSize;
     this.#conn = conn;
     this.#tls = isTlsConn(conn);
     [this.#reader, this.#writer] = this.#wrap(conn);
   }
 
-  #wrap(conn: Duplex): [BufferedReader, LineWriter] {
+  #wrap(conn: DuplexConn): [BufferedReader, LineWriter] {
     const options = { bufferSize: this.#bufferSize };
     if (hasReadWrite(conn)) {
       return [new BufferedReader(conn, options), new LineWriter(conn)];
@@ -112,7 +112,7 @@ export class TextConn implements AsyncDisposable {
   }
 
   /** The current transport: the TLS connection after {@linkcode TextConn.startTls}. */
-  get conn(): Duplex {
+  get conn(): DuplexConn {
     return this.#conn;
   }
 
@@ -137,7 +137,7 @@ export class TextConn implements AsyncDisposable {
    * @returns What `fn` returns.
    * @throws {TypeError} If another command is running, or the connection is closed.
    */
-  async run<T>(fn: () => Promise<T>, options: RunOptions = {}): Promise<T> {
+  async run<T>(fn: () => Promise<T>, options: TextConnRunOptions = {}): Promise<T> {
     if (this.#closed) throw new TypeError("Cannot send command: the connection is closed");
     if (this.#busy) {
       throw new TypeError("Cannot send command while another is running: did you forget await?");
@@ -242,12 +242,12 @@ export class TextConn implements AsyncDisposable {
   }
 }
 
-function isTcpConn(conn: Duplex): conn is Deno.TcpConn {
+function isTcpConn(conn: DuplexConn): conn is Deno.TcpConn {
   const addr = (conn as Partial<Deno.Conn>).remoteAddr;
   return addr !== undefined && addr.transport === "tcp" && !isTlsConn(conn);
 }
 
-function isTlsConn(conn: Duplex): boolean {
+function isTlsConn(conn: DuplexConn): boolean {
   return typeof (conn as Partial<Deno.TlsConn>).handshake === "function";
 }
 

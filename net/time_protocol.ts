@@ -1,5 +1,5 @@
 import { BufferedReader } from "./buffered_reader.ts";
-import { connect } from "./connect.ts";
+import { connectTcp } from "./connect_tcp.ts";
 import { ProtocolError } from "./protocol_error.ts";
 import { TcpServer } from "./tcp_server.ts";
 import { UdpServer } from "./udp_server.ts";
@@ -159,7 +159,7 @@ async function getTimeTcp(
 ): Promise<number> {
   const deadline = AbortSignal.timeout(timeout);
   const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
-  const conn = await connect({ hostname, port, signal: combined, timeout });
+  const conn = await connectTcp({ hostname, port, signal: combined, timeout });
   const onAbort = () => conn.close();
   combined.addEventListener("abort", onAbort, { once: true });
   try {

@@ -4,7 +4,7 @@
 // 2xx head and before the TLS handshake abort the tunnel, and nothing is
 // ever sent in clear to the origin.
 import { BufferedReader } from "../net/buffered_reader.ts";
-import { connect } from "../net/connect.ts";
+import { connectTcp } from "../net/connect_tcp.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
 import { formatRequestHead } from "../http/request_head.ts";
 import { readResponseHead, type ResponseHead } from "../http/response_head.ts";
@@ -48,7 +48,7 @@ export async function openTunnel(
   }
   const authority = authorityOf(options.hostname, options.port);
   const proxyPort = proxy.port !== "" ? Number(proxy.port) : 80;
-  const tcp = await connect({
+  const tcp = await connectTcp({
     hostname: bare(proxy.hostname),
     port: proxyPort,
     timeout: options.connectTimeout,

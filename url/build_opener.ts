@@ -1,7 +1,7 @@
 import { DataHandler } from "./data_handler.ts";
 import { FileHandler } from "./file_handler.ts";
 import { HttpErrorProcessor } from "./http_error_processor.ts";
-import { HttpHandler } from "./http_handler.ts";
+import { HttpUrlHandler } from "./http_handler.ts";
 import { HttpRedirectHandler } from "./http_redirect_handler.ts";
 import { ProxyHandler } from "./proxy_handler.ts";
 import { type UrlHandler, UrlOpener } from "./url_opener.ts";
@@ -15,7 +15,7 @@ interface DefaultEntry {
 
 const defaults: DefaultEntry[] = [
   { type: ProxyHandler, create: () => new ProxyHandler() },
-  { type: HttpHandler, create: () => new HttpHandler() },
+  { type: HttpUrlHandler, create: () => new HttpUrlHandler() },
   { type: HttpRedirectHandler, create: () => new HttpRedirectHandler() },
   { type: FileHandler, create: () => new FileHandler() },
   { type: DataHandler, create: () => new DataHandler() },
@@ -62,7 +62,7 @@ export function registerDefaultHandler<T extends UrlHandler>(
  * Builds an opener from the default handler chain plus the given handlers,
  * urllib2's `build_opener`. The defaults are, in order: a
  * {@linkcode ProxyHandler} reading the environment, the
- * {@linkcode HttpHandler} (`http:`, `https:`), the
+ * {@linkcode HttpUrlHandler} (`http:`, `https:`), the
  * {@linkcode HttpRedirectHandler}, the {@linkcode FileHandler}, the
  * {@linkcode DataHandler}, handlers registered with
  * {@linkcode registerDefaultHandler} (`ftp:`, `gopher:`), and the

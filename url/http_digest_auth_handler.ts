@@ -1,4 +1,4 @@
-import { md5, toHex } from "../net/md5.ts";
+import { bytesToHex, md5Digest } from "../net/md5.ts";
 import {
   type AuthMode,
   challengeHeader,
@@ -33,13 +33,13 @@ const encoder = new TextEncoder();
 const SAFE_USER_REGEXP = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
 
 async function hash(algorithm: Algorithm, data: string): Promise<string> {
-  if (algorithm.startsWith("md5")) return toHex(md5(data));
+  if (algorithm.startsWith("md5")) return bytesToHex(md5Digest(data));
   const digest = await crypto.subtle.digest("SHA-256", encoder.encode(data));
-  return toHex(new Uint8Array(digest));
+  return bytesToHex(new Uint8Array(digest));
 }
 
 function randomCnonce(): string {
-  return toHex(crypto.getRandomValues(new Uint8Array(16)));
+  return bytesToHex(crypto.getRandomValues(new Uint8Array(16)));
 }
 
 /**

@@ -8,7 +8,7 @@ import type { UrlHandler, UrlOpener } from "./url_opener.ts";
 import type { UrlRequest } from "./url_request.ts";
 import { UrlResponse } from "./url_response.ts";
 
-/** Options for {@linkcode HttpHandler}. */
+/** Options for {@linkcode HttpUrlHandler}. */
 export interface HttpHandlerOptions {
   /**
    * A client (connection pool) to share; it is not closed with the handler.
@@ -66,16 +66,16 @@ const encoder = new TextEncoder();
  *
  * @example
  * ```ts ignore
- * import { buildOpener, HttpHandler } from "@inetkit/inetkit/url";
+ * import { buildOpener, HttpUrlHandler } from "@inetkit/inetkit/url";
  * import { assertEquals } from "@std/assert";
  *
  * const caCerts = [await Deno.readTextFile("/tmp/peers/tls/cert.pem")];
- * await using opener = buildOpener(new HttpHandler({ caCerts }));
+ * await using opener = buildOpener(new HttpUrlHandler({ caCerts }));
  * const response = await opener.open("http://127.0.0.1:8080/hello.txt");
  * assertEquals(await response.text(), "hello, world\n");
  * ```
  */
-export class HttpHandler implements UrlHandler {
+export class HttpUrlHandler implements UrlHandler {
   /** HTTP and HTTPS. */
   readonly protocols: readonly string[] = ["http:", "https:"];
   #client: HttpClient;

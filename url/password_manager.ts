@@ -1,5 +1,5 @@
 /** A user name and password found by a {@linkcode PasswordManager}. */
-export interface Credentials {
+export interface UrlCredentials {
   /** The user name. */
   user: string;
   /** The password. */
@@ -29,7 +29,7 @@ interface Scope {
 interface Entry {
   realm: string | null;
   scopes: Scope[];
-  credentials: Credentials;
+  credentials: UrlCredentials;
   preemptive: boolean;
 }
 
@@ -134,7 +134,7 @@ export class PasswordManager {
    * assertEquals(manager.find("r", "http://h/other")?.user, "root");
    * ```
    */
-  find(realm: string | null, url: string | URL): Credentials | null {
+  find(realm: string | null, url: string | URL): UrlCredentials | null {
     return this.#best(new URL(url), (e) => e.realm === realm);
   }
 
@@ -159,7 +159,7 @@ export class PasswordManager {
    * assertEquals(manager.findPreemptive("http://h/"), null);
    * ```
    */
-  findPreemptive(url: string | URL): Credentials | null {
+  findPreemptive(url: string | URL): UrlCredentials | null {
     return this.#best(new URL(url), (e) => e.preemptive);
   }
 
@@ -213,7 +213,7 @@ export class PasswordManager {
     this.#entries = [];
   }
 
-  #best(url: URL, accept: (e: Entry) => boolean): Credentials | null {
+  #best(url: URL, accept: (e: Entry) => boolean): UrlCredentials | null {
     let best: Entry | null = null;
     let bestLength = -1;
     for (const e of this.#entries) {
@@ -257,7 +257,7 @@ export class DefaultRealmPasswordManager extends PasswordManager {
    * @returns A copy of the credentials, or `null`.
    * @throws {TypeError} If `url` is not an absolute URL.
    */
-  override find(realm: string | null, url: string | URL): Credentials | null {
+  override find(realm: string | null, url: string | URL): UrlCredentials | null {
     return super.find(realm, url) ?? (realm === null ? null : super.find(null, url));
   }
 }

@@ -1,6 +1,6 @@
 import { serve } from "../../http/serve.ts";
 import { HttpClient } from "../../http/http_client.ts";
-import { type ProxyOptions, serveProxy } from "../../http/proxy.ts";
+import { serveProxy, type ServeProxyOptions } from "../../http/proxy.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_helpers/assert.ts";
 
 const encoder = new TextEncoder();
@@ -9,7 +9,7 @@ const decoder = new TextDecoder();
 /** Runs a proxy on a free port with its own client. */
 async function withProxy(
   fn: (port: number) => Promise<void>,
-  options: ProxyOptions = {},
+  options: ServeProxyOptions = {},
 ): Promise<void> {
   const client = new HttpClient();
   const server = serve(

@@ -6,7 +6,7 @@
 import { serve } from "../../http/serve.ts";
 import { HttpClient } from "../../http/http_client.ts";
 import { serveDir } from "../../http/file_server.ts";
-import { type ProxyOptions, serveProxy } from "../../http/proxy.ts";
+import { serveProxy, type ServeProxyOptions } from "../../http/proxy.ts";
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
 import { PEERS_DIR, peerTest } from "../_helpers/peers.ts";
 
@@ -36,7 +36,7 @@ async function curl(args: string[]): Promise<CurlOut> {
 
 async function withProxy(
   fn: (proxy: string) => Promise<void>,
-  options: ProxyOptions = {},
+  options: ServeProxyOptions = {},
 ): Promise<void> {
   const client = new HttpClient();
   const server = serve(

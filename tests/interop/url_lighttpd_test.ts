@@ -6,7 +6,7 @@
 import { buildOpener } from "../../url/build_opener.ts";
 import { HTTPError } from "../../url/http_error.ts";
 import { HttpDigestAuthHandler } from "../../url/http_digest_auth_handler.ts";
-import { HttpHandler } from "../../url/http_handler.ts";
+import { HttpUrlHandler } from "../../url/http_handler.ts";
 import { HttpRedirectHandler } from "../../url/http_redirect_handler.ts";
 import { PasswordManager } from "../../url/password_manager.ts";
 import { ProxyHandler } from "../../url/proxy_handler.ts";
@@ -35,7 +35,7 @@ auth.require = (
 function opener(base: string, password = "trustno1") {
   const pm = new PasswordManager();
   pm.add("Lab", `${base}/`, "mulder", password);
-  return buildOpener(new HttpHandler(), new ProxyHandler({}), new HttpDigestAuthHandler(pm));
+  return buildOpener(new HttpUrlHandler(), new ProxyHandler({}), new HttpDigestAuthHandler(pm));
 }
 
 binaryTest(
@@ -88,7 +88,7 @@ binaryTest(
 );
 
 peerTest("url interop lighttpd peer: redirect.sh is followed to /static.txt", 8081, async () => {
-  await using o = buildOpener(new HttpHandler(), new ProxyHandler({}));
+  await using o = buildOpener(new HttpUrlHandler(), new ProxyHandler({}));
   const response = await o.open("http://127.0.0.1:8081/cgi-bin/redirect.sh");
   assertEquals(response.url, "http://127.0.0.1:8081/static.txt");
   assertEquals(response.redirected, true);
@@ -103,7 +103,7 @@ peerTest("url interop lighttpd peer: redirect.sh is followed to /static.txt", 80
       return Promise.resolve(null);
     }
   }
-  await using raw = buildOpener(new HttpHandler(), new ProxyHandler({}), new Stop());
+  await using raw = buildOpener(new HttpUrlHandler(), new ProxyHandler({}), new Stop());
   const error = await assertRejects(
     () => raw.open("http://127.0.0.1:8081/cgi-bin/redirect.sh"),
     HTTPError,

@@ -6,7 +6,7 @@
 import { buildOpener } from "../../url/build_opener.ts";
 import { HTTPError } from "../../url/http_error.ts";
 import { HttpBasicAuthHandler } from "../../url/http_basic_auth_handler.ts";
-import { HttpHandler } from "../../url/http_handler.ts";
+import { HttpUrlHandler } from "../../url/http_handler.ts";
 import { PasswordManager } from "../../url/password_manager.ts";
 import { ProxyHandler } from "../../url/proxy_handler.ts";
 import { urlretrieve } from "../../url/urlretrieve.ts";
@@ -50,7 +50,7 @@ binaryTest(
     await using server = await nginx();
     const base = `http://127.0.0.1:${server.port}`;
     await using opener = buildOpener(
-      new HttpHandler(),
+      new HttpUrlHandler(),
       new ProxyHandler({}),
       new HttpBasicAuthHandler(manager(base)),
     );
@@ -78,7 +78,7 @@ binaryTest(
     await using server = await nginx();
     const base = `http://127.0.0.1:${server.port}`;
     await using opener = buildOpener(
-      new HttpHandler(),
+      new HttpUrlHandler(),
       new ProxyHandler({}),
       new HttpBasicAuthHandler(manager(base, "wrong")),
     );
@@ -96,7 +96,7 @@ binaryTest(
     await using server = await nginx();
     const base = `http://127.0.0.1:${server.port}`;
     await using opener = buildOpener(
-      new HttpHandler(),
+      new HttpUrlHandler(),
       new ProxyHandler({}),
       new HttpBasicAuthHandler(manager(base, "trustno1", true)),
     );
@@ -121,7 +121,7 @@ binaryTest(
     await using server = await nginx();
     const base = `http://127.0.0.1:${server.port}`;
     await using opener = buildOpener(
-      new HttpHandler(),
+      new HttpUrlHandler(),
       new ProxyHandler({}),
       new HttpBasicAuthHandler(manager(base, "trustno1", true)),
     );

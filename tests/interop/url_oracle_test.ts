@@ -11,7 +11,7 @@ import { readRequestHead } from "../../http/request_head.ts";
 import { buildOpener } from "../../url/build_opener.ts";
 import { HttpBasicAuthHandler } from "../../url/http_basic_auth_handler.ts";
 import { HttpCookieProcessor } from "../../url/http_cookie_processor.ts";
-import { HttpHandler } from "../../url/http_handler.ts";
+import { HttpUrlHandler } from "../../url/http_handler.ts";
 import { DefaultRealmPasswordManager } from "../../url/password_manager.ts";
 import { ProxyHandler } from "../../url/proxy_handler.ts";
 import { assertEquals } from "../_helpers/assert.ts";
@@ -148,7 +148,7 @@ binaryTest(
       const pm = new DefaultRealmPasswordManager();
       pm.add(null, server.base + "/", "mulder", "trustno1");
       await using opener = buildOpener(
-        new HttpHandler(),
+        new HttpUrlHandler(),
         new ProxyHandler({}),
         new HttpCookieProcessor(),
         new HttpBasicAuthHandler(pm),

@@ -5,7 +5,7 @@
 import { serveProxy } from "../../http/proxy.ts";
 import { serve } from "../../http/serve.ts";
 import { buildOpener } from "../../url/build_opener.ts";
-import { HttpHandler } from "../../url/http_handler.ts";
+import { HttpUrlHandler } from "../../url/http_handler.ts";
 import { ProxyHandler } from "../../url/proxy_handler.ts";
 import { URLError } from "../../url/url_error.ts";
 import { assertEquals, assertRejects } from "../_helpers/assert.ts";
@@ -19,7 +19,7 @@ peerTest("url interop proxy: GET to nginx through inetkit's proxy", 8080, async 
     return serveProxy(request, info);
   });
   await using o = buildOpener(
-    new HttpHandler(),
+    new HttpUrlHandler(),
     new ProxyHandler({ http: `http://127.0.0.1:${proxy.addr.port}` }),
   );
   const response = await o.open("http://127.0.0.1:8080/hello.txt");
@@ -40,7 +40,7 @@ Deno.test("url interop proxy: https through inetkit's proxy with CONNECT", async
     (request, info) => serveProxy(request, info, { connectPorts: "any" }),
   );
   await using o = buildOpener(
-    new HttpHandler({ caCerts: [ca] }),
+    new HttpUrlHandler({ caCerts: [ca] }),
     new ProxyHandler({ https: `http://127.0.0.1:${proxy.addr.port}` }),
   );
   assertEquals(await (await o.open(`https://localhost:${origin.addr.port}/a`)).text(), "tls /a");
@@ -48,7 +48,7 @@ Deno.test("url interop proxy: https through inetkit's proxy with CONNECT", async
   // The proxy refuses ports it does not allow: no fallback to a direct connection.
   await using strict = serve({ port: 0 }, (request, info) => serveProxy(request, info));
   await using o2 = buildOpener(
-    new HttpHandler({ caCerts: [ca] }),
+    new HttpUrlHandler({ caCerts: [ca] }),
     new ProxyHandler({ https: `http://127.0.0.1:${strict.addr.port}` }),
   );
   await assertRejects(() => o2.open(`https://localhost:${origin.addr.port}/c`), URLError);

@@ -4,7 +4,7 @@ import { buildOpener } from "../../url/build_opener.ts";
 import { HTTPError } from "../../url/http_error.ts";
 import { HttpBasicAuthHandler, ProxyBasicAuthHandler } from "../../url/http_basic_auth_handler.ts";
 import { HttpCookieProcessor } from "../../url/http_cookie_processor.ts";
-import { HttpHandler } from "../../url/http_handler.ts";
+import { HttpUrlHandler } from "../../url/http_handler.ts";
 import { PasswordManager } from "../../url/password_manager.ts";
 import { ProxyHandler } from "../../url/proxy_handler.ts";
 import { URLError } from "../../url/url_error.ts";
@@ -22,8 +22,8 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** An opener that ignores the environment's proxies. */
-function opener(...extra: ConstructorParameters<typeof HttpHandler>) {
-  return buildOpener(new HttpHandler(...extra), new ProxyHandler({}));
+function opener(...extra: ConstructorParameters<typeof HttpUrlHandler>) {
+  return buildOpener(new HttpUrlHandler(...extra), new ProxyHandler({}));
 }
 
 /** A raw TCP server that runs `script` for each connection. */
@@ -82,7 +82,7 @@ async function write(conn: Deno.Conn, text: string | Uint8Array): Promise<void> 
   while (at < bytes.length) at += await conn.write(bytes.subarray(at));
 }
 
-Deno.test("HttpHandler: GET returns a streaming UrlResponse over a kept-alive connection", async () => {
+Deno.test("HttpUrlHandler: GET returns a streaming UrlResponse over a kept-alive connection", async () => {
   const ports = new Set<number>();
   await using server = serve({ port: 0 }, (request, info) => {
     ports.add(info.remoteAddr.port);
@@ -100,7 +100,7 @@ Deno.test("HttpHandler: GET returns a streaming UrlResponse over a kept-alive co
   assertEquals(ports.size, 1);
 });
 
-Deno.test("HttpHandler: POST sends the body with urllib's default content type and the opener's User-Agent", async () => {
+Deno.test("HttpUrlHandler: POST sends the body with urllib's default content type and the opener's User-Agent", async () => {
   let seen: Record<string, string | null> = {};
   await using server = serve({ port: 0 }, async (request) => {
     seen = {
@@ -135,7 +135,7 @@ Deno.test("HttpHandler: POST sends the body with urllib's default content type a
   ]);
 });
 
-Deno.test("HttpHandler: HTTP errors become HTTPError with the body readable", async () => {
+Deno.test("HttpUrlHandler: HTTP errors become HTTPError with the body readable", async () => {
   await using server = serve({ port: 0 }, () => new Response("no such thing", { status: 404 }));
   await using o = opener();
   const error = await assertRejects(
@@ -146,7 +146,7 @@ Deno.test("HttpHandler: HTTP errors become HTTPError with the body readable", as
   assertEquals(await error.text(), "no such thing");
 });
 
-Deno.test("HttpHandler: a refused connection is a URLError with the cause", async () => {
+Deno.test("HttpUrlHandler: a refused connection is a URLError with the cause", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
@@ -155,7 +155,7 @@ Deno.test("HttpHandler: a refused connection is a URLError with the cause", asyn
   assertInstanceOf(error.cause, Deno.errors.ConnectionRefused);
 });
 
-Deno.test("HttpHandler: EOF mid-body makes the body fail, not a short success", async () => {
+Deno.test("HttpUrlHandler: EOF mid-body makes the body fail, not a short success", async () => {
   await using server = rawServer(async (conn) => {
     await readHead(conn);
     await write(conn, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
@@ -169,7 +169,7 @@ Deno.test("HttpHandler: EOF mid-body makes the body fail, not a short success", 
   );
 });
 
-Deno.test("HttpHandler: timeout bounds the wait for the head and each pause in the body", async () => {
+Deno.test("HttpUrlHandler: timeout bounds the wait for the head and each pause in the body", async () => {
   await using server = rawServer(async (conn) => {
     const head = await readHead(conn);
     if (head.startsWith("GET /slow-head")) {
@@ -188,7 +188,7 @@ Deno.test("HttpHandler: timeout bounds the wait for the head and each pause in t
   assertEquals(bodyError.name, "TimeoutError");
 });
 
-Deno.test("HttpHandler: an abort signal rejects with its reason", async () => {
+Deno.test("HttpUrlHandler: an abort signal rejects with its reason", async () => {
   await using server = rawServer(async (conn) => {
     await readHead(conn);
     await new Promise((r) => setTimeout(r, 300));
@@ -201,7 +201,7 @@ Deno.test("HttpHandler: an abort signal rejects with its reason", async () => {
   assertEquals([error.name, error.message], ["AbortError", "user stop"]);
 });
 
-Deno.test("HttpHandler never sends Proxy-Authorization to an origin server", async () => {
+Deno.test("HttpUrlHandler never sends Proxy-Authorization to an origin server", async () => {
   let seen: string | null = "unset";
   await using server = serve({ port: 0 }, (request) => {
     seen = request.headers.get("proxy-authorization");
@@ -215,7 +215,7 @@ Deno.test("HttpHandler never sends Proxy-Authorization to an origin server", asy
   assertEquals(seen, null);
 });
 
-Deno.test("HttpHandler sends http: requests to a proxy in absolute form with the proxy's credentials", async () => {
+Deno.test("HttpUrlHandler sends http: requests to a proxy in absolute form with the proxy's credentials", async () => {
   const seen: { target: string; host: string | null; auth: string | null }[] = [];
   await using proxy = serve({ port: 0 }, (request, info) => {
     seen.push({
@@ -226,7 +226,7 @@ Deno.test("HttpHandler sends http: requests to a proxy in absolute form with the
     return new Response("via proxy");
   });
   await using o = buildOpener(
-    new HttpHandler(),
+    new HttpUrlHandler(),
     new ProxyHandler({ http: `http://us%40er:p%3Ass@127.0.0.1:${proxy.addr.port}` }),
   );
   const response = await o.open("http://origin.test:8080/a?b");
@@ -246,7 +246,7 @@ Deno.test("HttpHandler sends http: requests to a proxy in absolute form with the
   ]);
 });
 
-Deno.test("HttpHandler tunnels https: through CONNECT, Proxy-Authorization to the proxy only", async () => {
+Deno.test("HttpUrlHandler tunnels https: through CONNECT, Proxy-Authorization to the proxy only", async () => {
   const { cert, key, ca } = await testCert();
   const originSeen: (string | null)[] = [];
   await using origin = serve({ port: 0, cert, key }, (request) => {
@@ -277,7 +277,7 @@ Deno.test("HttpHandler tunnels https: through CONNECT, Proxy-Authorization to th
   const pm = new PasswordManager();
   pm.add("px", `http://127.0.0.1:${proxy.port}/`, "u", "p");
   await using o = buildOpener(
-    new HttpHandler({ caCerts: [ca] }),
+    new HttpUrlHandler({ caCerts: [ca] }),
     new ProxyHandler({ https: `http://127.0.0.1:${proxy.port}` }),
     new ProxyBasicAuthHandler(pm),
   );
@@ -294,7 +294,7 @@ Deno.test("HttpHandler tunnels https: through CONNECT, Proxy-Authorization to th
   assertEquals(originSeen, [null, null]);
 });
 
-Deno.test("HttpHandler: a refused CONNECT fails without a clear-text fallback and hides the proxy's body", async () => {
+Deno.test("HttpUrlHandler: a refused CONNECT fails without a clear-text fallback and hides the proxy's body", async () => {
   const origin = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const originPort = (origin.addr as Deno.NetAddr).port;
   let originConnections = 0;
@@ -313,7 +313,7 @@ Deno.test("HttpHandler: a refused CONNECT fails without a clear-text fallback an
       );
     });
     await using o = buildOpener(
-      new HttpHandler(),
+      new HttpUrlHandler(),
       new ProxyHandler({ https: `http://127.0.0.1:${proxy.port}` }),
     );
     const error = await assertRejects(() => o.open(`https://127.0.0.1:${originPort}/`), URLError);
@@ -326,7 +326,7 @@ Deno.test("HttpHandler: a refused CONNECT fails without a clear-text fallback an
   }
 });
 
-Deno.test("HttpHandler: hostile CONNECT replies (bytes before TLS, huge head, endless 1xx, garbage) fail", async () => {
+Deno.test("HttpUrlHandler: hostile CONNECT replies (bytes before TLS, huge head, endless 1xx, garbage) fail", async () => {
   const scripts: [string, (c: Deno.Conn) => Promise<void>][] = [
     [
       "injection",
@@ -345,7 +345,7 @@ Deno.test("HttpHandler: hostile CONNECT replies (bytes before TLS, huge head, en
       await script(client);
     });
     await using o = buildOpener(
-      new HttpHandler(),
+      new HttpUrlHandler(),
       new ProxyHandler({ https: `http://127.0.0.1:${proxy.port}` }),
     );
     const error = await o.open("https://origin.test/").catch((e) => e);
@@ -357,7 +357,7 @@ Deno.test("HttpHandler: hostile CONNECT replies (bytes before TLS, huge head, en
   }
 });
 
-Deno.test("HttpHandler with redirects, cookies and auth across two origins", async () => {
+Deno.test("HttpUrlHandler with redirects, cookies and auth across two origins", async () => {
   await using other = serve({ port: 0 }, (request) =>
     new Response(JSON.stringify({
       cookie: request.headers.get("cookie"),
@@ -394,7 +394,7 @@ Deno.test("HttpHandler with redirects, cookies and auth across two origins", asy
   const pm = new PasswordManager();
   pm.add("r", `http://127.0.0.1:${server.addr.port}/`, "u", "p");
   await using o = buildOpener(
-    new HttpHandler(),
+    new HttpUrlHandler(),
     new ProxyHandler({}),
     new HttpCookieProcessor(),
     new HttpBasicAuthHandler(pm),

@@ -1,6 +1,6 @@
 import { serve } from "../../http/serve.ts";
 import { buildOpener } from "../../url/build_opener.ts";
-import { HttpHandler } from "../../url/http_handler.ts";
+import { HttpUrlHandler } from "../../url/http_handler.ts";
 import { HttpRedirectHandler } from "../../url/http_redirect_handler.ts";
 import { ProxyHandler } from "../../url/proxy_handler.ts";
 import { RobotsFetcher } from "../../url/robots_fetcher.ts";
@@ -24,7 +24,7 @@ function site(route: Route) {
 function fetcher(options: ConstructorParameters<typeof RobotsFetcher>[0] = {}) {
   return new RobotsFetcher({
     opener: buildOpener(
-      new HttpHandler(),
+      new HttpUrlHandler(),
       new ProxyHandler({}),
       new HttpRedirectHandler({ maxRedirections: 5 }),
     ),

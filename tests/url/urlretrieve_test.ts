@@ -1,7 +1,7 @@
 import { serve } from "../../http/serve.ts";
 import { buildOpener } from "../../url/build_opener.ts";
 import { HTTPError } from "../../url/http_error.ts";
-import { HttpHandler } from "../../url/http_handler.ts";
+import { HttpUrlHandler } from "../../url/http_handler.ts";
 import { ProxyHandler } from "../../url/proxy_handler.ts";
 import { URLError } from "../../url/url_error.ts";
 import type { UrlProgress } from "../../url/url_request.ts";
@@ -78,7 +78,7 @@ async function withFile(fn: (path: string) => Promise<void>) {
   }
 }
 
-const opener = () => buildOpener(new HttpHandler(), new ProxyHandler({}));
+const opener = () => buildOpener(new HttpUrlHandler(), new ProxyHandler({}));
 
 Deno.test("urlretrieve() streams a download to a file with progress", async () => {
   const { server, url } = rangeServer();

@@ -12,7 +12,7 @@ export interface TlsOptions {
   alpnProtocols?: string[];
 }
 
-/** Options for {@linkcode connect}. */
+/** Options for {@linkcode connectTcp}. */
 export interface ConnectOptions {
   /**
    * The host to dial.
@@ -47,18 +47,18 @@ export interface ConnectOptions {
  *
  * @example Dialling a local server
  * ```ts
- * import { connect } from "@inetkit/inetkit/net";
+ * import { connectTcp } from "@inetkit/inetkit/net";
  * import { assertEquals } from "@std/assert";
  *
  * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const accepted = listener.accept();
- * const conn = await connect({ port: listener.addr.port, timeout: 2000 });
+ * const conn = await connectTcp({ port: listener.addr.port, timeout: 2000 });
  * (await accepted).close();
  * assertEquals(conn.remoteAddr.transport, "tcp");
  * conn.close();
  * ```
  */
-export async function connect(options: ConnectOptions): Promise<Deno.Conn> {
+export async function connectTcp(options: ConnectOptions): Promise<Deno.Conn> {
   const { port } = options;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new RangeError(`Cannot connect: port ${port} is not from 1 to 65535`);

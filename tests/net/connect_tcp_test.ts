@@ -1,4 +1,4 @@
-import { connect, TcpServer } from "../../net/mod.ts";
+import { connectTcp, TcpServer } from "../../net/mod.ts";
 import { assertEquals, assertRejects } from "../_helpers/assert.ts";
 import { testCert, VERIFIED_NAME } from "../_helpers/tls.ts";
 
@@ -10,9 +10,9 @@ Deno.test("connect() dials TCP and TLS, verifying the server against caCerts", a
   await using secure = new TcpServer({ cert, key }, async (conn) => {
     await conn.write(encoder.encode("s"));
   });
-  const a = await connect({ port: plain.addr.port });
+  const a = await connectTcp({ port: plain.addr.port });
   assertEquals(await new Response(a.readable).text(), "p");
-  const b = await connect({
+  const b = await connectTcp({
     port: secure.addr.port,
     tls: { hostname: VERIFIED_NAME, caCerts: [ca] },
   });
@@ -23,22 +23,22 @@ Deno.test("connect() with TLS rejects a server whose certificate is not trusted"
   const { cert, key } = await testCert();
   await using secure = new TcpServer({ cert, key, onError: () => {} }, () => {});
   await assertRejects(
-    () => connect({ port: secure.addr.port, tls: { hostname: VERIFIED_NAME } }),
+    () => connectTcp({ port: secure.addr.port, tls: { hostname: VERIFIED_NAME } }),
     Error,
     "certificate",
   );
 });
 
 Deno.test("connect() rejects bad ports, refused connections and aborted signals", async () => {
-  await assertRejects(() => connect({ port: 0 }), RangeError);
-  await assertRejects(() => connect({ port: 70000 }), RangeError);
+  await assertRejects(() => connectTcp({ port: 0 }), RangeError);
+  await assertRejects(() => connectTcp({ port: 70000 }), RangeError);
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;
   listener.close();
-  await assertRejects(() => connect({ port }), Deno.errors.ConnectionRefused);
+  await assertRejects(() => connectTcp({ port }), Deno.errors.ConnectionRefused);
   const controller = new AbortController();
   controller.abort(new Error("cancelled"));
-  await assertRejects(() => connect({ port, signal: controller.signal }), Error, "cancelled");
+  await assertRejects(() => connectTcp({ port, signal: controller.signal }), Error, "cancelled");
 });
 
 Deno.test("connect() times out a TLS handshake the server never answers", async () => {
@@ -46,7 +46,7 @@ Deno.test("connect() times out a TLS handshake the server never answers", async 
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const accepted = listener.accept();
   const error = await assertRejects(() =>
-    connect({ port: listener.addr.port, tls: true, timeout: 150 })
+    connectTcp({ port: listener.addr.port, tls: true, timeout: 150 })
   );
   assertEquals((error as unknown as DOMException).name, "TimeoutError");
   (await accepted).close();
