@@ -7,6 +7,8 @@
  * @module
  */
 
+import { writeAll } from "../net/_io.ts";
+
 /** Where a command prints; tests pass their own to capture output. */
 export interface CommandIo {
   /** Writes to standard output. */
@@ -39,10 +41,7 @@ export function denoIo(): CommandIo {
   return {
     out: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
     err: (text) => void Deno.stderr.writeSync(encoder.encode(text)),
-    write: async (bytes) => {
-      let off = 0;
-      while (off < bytes.length) off += await Deno.stdout.write(bytes.subarray(off));
-    },
+    write: (bytes) => writeAll(Deno.stdout, bytes),
     isTerminal: Deno.stdout.isTerminal(),
     stdin: Deno.stdin.readable,
   };

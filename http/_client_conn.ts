@@ -8,10 +8,10 @@
  */
 import { BufferedReader } from "../net/buffered_reader.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
-import type { DuplexConn } from "../net/text_conn.ts";
+import type { DuplexConn } from "../net/duplex_conn.ts";
 import { BodyReader, CHUNKED, CLOSE, LENGTH, NONE } from "./_body_reader.ts";
 import { DEFAULT_CHUNKED_LIMITS } from "./_chunked_parser.ts";
-import { addDeadline, cancelDeadline, type Deadline } from "./_deadlines.ts";
+import { addDeadline, cancelDeadline, type DeadlineEntry } from "../net/deadline_clock.ts";
 import { responseFraming } from "./_framing.ts";
 import {
   fieldValues,
@@ -226,7 +226,7 @@ export class ClientConn {
       this.#abortReason ??= signal?.reason ?? new DOMException("Aborted", "AbortError");
       this.close();
     };
-    let timer: Deadline | null = null;
+    let timer: DeadlineEntry | null = null;
     const armTimer = (ms: number, what: string) => {
       cancelDeadline(timer);
       timer = addDeadline(ms, () => {

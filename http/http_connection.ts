@@ -1,5 +1,5 @@
 import { connectTcp, type TlsOptions } from "../net/connect_tcp.ts";
-import type { DuplexConn } from "../net/text_conn.ts";
+import type { DuplexConn } from "../net/duplex_conn.ts";
 import { ClientConn, clientSettings } from "./_client_conn.ts";
 
 /** What one request carries, for {@linkcode HttpConnection} and `HttpClient`. */

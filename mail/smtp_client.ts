@@ -2,8 +2,9 @@ import { connectTcp, type TlsOptions } from "../net/connect_tcp.ts";
 import { DotStuffingEncoderStream } from "../net/dot_stuffing.ts";
 import { assertLineSafe } from "../net/line_writer.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
-import { type NumericReply, readReply } from "../net/reply.ts";
-import { type DuplexConn, TextConn } from "../net/text_conn.ts";
+import { codeMatches, type NumericReply, readReply } from "../net/reply.ts";
+import type { DuplexConn } from "../net/duplex_conn.ts";
+import { TextConn } from "../net/text_conn.ts";
 import {
   checkAddress,
   checkWord,
@@ -334,7 +335,6 @@ export class SmtpClient implements AsyncDisposable {
   /** Recipients accepted in the current transaction, for LMTP's final replies. */
   #recipients: string[] = [];
   #utf8Transaction = false;
-  #inFlight = false;
 
   /**
    * Wraps a connection to an SMTP or LMTP server. Nothing is read or sent
@@ -357,7 +357,9 @@ export class SmtpClient implements AsyncDisposable {
     this.#maxReplySize = positive(options.maxReplySize ?? 102400, "maxReplySize");
     this.#chunkSize = positive(options.chunkSize ?? 262144, "chunkSize");
     this.#debug = options.debug;
-    this.#conn = new TextConn(conn);
+    // A reply that arrives while no command is in flight answers nothing we
+    // sent: the next command fails instead of reading it as its answer.
+    this.#conn = new TextConn(conn, { unsolicited: "error" });
   }
 
   /**
@@ -844,7 +846,7 @@ export class SmtpClient implements AsyncDisposable {
    */
   async quit(options: SmtpCommandOptions = {}): Promise<NumericReply | null> {
     // Called while another command runs, it fails and leaves that one alone.
-    const busy = this.#inFlight;
+    const busy = this.#conn.busy;
     try {
       return await this.#run(async () => {
         await this.#write([{ text: "QUIT" }]);
@@ -883,13 +885,8 @@ export class SmtpClient implements AsyncDisposable {
     try {
       return await this.#conn.run(async () => {
         started = true;
-        this.#inFlight = true;
-        try {
-          if (this.#greeting === null) await this.#readGreeting();
-          return await fn();
-        } finally {
-          this.#inFlight = false;
-        }
+        if (this.#greeting === null) await this.#readGreeting();
+        return await fn();
       }, { signal: options.signal, timeout: options.timeout ?? this.#timeout });
     } catch (error) {
       // A refusal leaves the session usable; anything else (a broken reply,
@@ -1071,18 +1068,7 @@ export class SmtpClient implements AsyncDisposable {
         throw allRefused(refused);
       }
     } else {
-      await this.#command({ text: mailLine }, 25, "MAIL FROM");
-      accepted = [];
-      for (let i = 0; i < to.length; i++) {
-        const reply = await this.#command({ text: rcptLines[i]! }, null, "RCPT TO", to[i]);
-        const error = replyError(reply, 25, "RCPT TO", to[i]);
-        if (error === null) accepted.push(to[i]!);
-        else refused.set(to[i]!, error);
-      }
-      if (accepted.length === 0) {
-        await this.#rset();
-        throw allRefused(refused);
-      }
+      accepted = await this.#envelope(mailLine, to, rcptLines, refused);
       await this.#write([{ text: "DATA" }]);
       dataReply = await this.#reply(null, "DATA");
     }
@@ -1130,18 +1116,7 @@ export class SmtpClient implements AsyncDisposable {
         outstanding = 1;
         first = await chunks.next();
       } else {
-        await this.#command({ text: mailLine }, 25, "MAIL FROM");
-        accepted = [];
-        for (let i = 0; i < to.length; i++) {
-          const reply = await this.#command({ text: rcptLines[i]! }, null, "RCPT TO", to[i]);
-          const error = replyError(reply, 25, "RCPT TO", to[i]);
-          if (error === null) accepted.push(to[i]!);
-          else refused.set(to[i]!, error);
-        }
-        if (accepted.length === 0) {
-          await this.#rset();
-          throw allRefused(refused);
-        }
+        accepted = await this.#envelope(mailLine, to, rcptLines, refused);
         this.#recipients = accepted;
       }
       for (let next = first; !next.done; next = await chunks.next()) {
@@ -1177,14 +1152,43 @@ export class SmtpClient implements AsyncDisposable {
     }
   }
 
+  /**
+   * Without pipelining: MAIL FROM, then one RCPT TO at a time; when every
+   * recipient is refused, the transaction is reset and the refusals thrown.
+   */
+  async #envelope(
+    mailLine: string,
+    to: readonly string[],
+    rcptLines: string[],
+    refused: Map<string, SmtpReplyError>,
+  ): Promise<string[]> {
+    await this.#command({ text: mailLine }, 25, "MAIL FROM");
+    const accepted = await this.#readRcptReplies(
+      to,
+      refused,
+      (i) => this.#command({ text: rcptLines[i]! }, null, "RCPT TO", to[i]),
+    );
+    if (accepted.length === 0) {
+      await this.#rset();
+      throw allRefused(refused);
+    }
+    return accepted;
+  }
+
+  /**
+   * The one RCPT loop: a reply per recipient, in order, sorted into the
+   * accepted list and the refusals. Pipelined, the replies are read for
+   * commands already sent; otherwise `next` sends each command first.
+   */
   async #readRcptReplies(
     to: readonly string[],
     refused: Map<string, SmtpReplyError>,
+    next: (i: number) => Promise<NumericReply> = () => this.#reply(null, "RCPT TO"),
   ): Promise<string[]> {
     const accepted: string[] = [];
-    for (const address of to) {
-      const reply = await this.#reply(null, "RCPT TO");
-      const error = replyError(reply, 25, "RCPT TO", address);
+    for (let i = 0; i < to.length; i++) {
+      const address = to[i]!;
+      const error = replyError(await next(i), 25, "RCPT TO", address);
       if (error === null) accepted.push(address);
       else refused.set(address, error);
     }
@@ -1283,23 +1287,31 @@ export class SmtpClient implements AsyncDisposable {
   }
 
   async #reply(expect: number | null, command: string, recipient?: string): Promise<NumericReply> {
+    let failed: NumericReply | null = null;
     const reply = await readReply(this.#conn.reader, {
       maxLineLength: this.#maxLineLength - 2,
       maxReplySize: this.#maxReplySize,
+      expect: expect ?? undefined,
+      error: (code, lines) => {
+        failed = { code, lines };
+        return new SmtpReplyError(code, lines, { command, recipient });
+      },
+    }).catch((error) => {
+      if (failed !== null) this.#logReply(failed);
+      throw error;
     });
-    if (this.#debug !== undefined) {
-      reply.lines.forEach((line, i) => {
-        this.#log(`S: ${reply.code}${i < reply.lines.length - 1 ? "-" : " "}${line}`);
-      });
-    }
+    this.#logReply(reply);
     if (reply.code === 421) {
       throw new SmtpReplyError(reply.code, reply.lines, { command, recipient });
     }
-    if (expect !== null) {
-      const error = replyError(reply, expect, command, recipient);
-      if (error !== null) throw error;
-    }
     return reply;
+  }
+
+  #logReply(reply: NumericReply): void {
+    if (this.#debug === undefined) return;
+    reply.lines.forEach((line, i) => {
+      this.#log(`S: ${reply.code}${i < reply.lines.length - 1 ? "-" : " "}${line}`);
+    });
   }
 
   #log(line: string): void {
@@ -1319,12 +1331,9 @@ function replyError(
   command: string,
   recipient?: string,
 ): SmtpReplyError | null {
-  const ok = expect >= 100
-    ? reply.code === expect
-    : expect >= 10
-    ? Math.floor(reply.code / 10) === expect
-    : Math.floor(reply.code / 100) === expect;
-  return ok ? null : new SmtpReplyError(reply.code, reply.lines, { command, recipient });
+  return codeMatches(reply.code, expect)
+    ? null
+    : new SmtpReplyError(reply.code, reply.lines, { command, recipient });
 }
 
 function allRefused(refused: Map<string, SmtpReplyError>): SmtpReplyError {

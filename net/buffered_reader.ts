@@ -30,6 +30,11 @@ export interface BufferedReaderOptions {
    * @default {false}
    */
   stableViews?: boolean;
+  /**
+   * Called after every read from the source with the number of bytes it
+   * brought (0 at the end of the stream): progress for idle timeouts.
+   */
+  onRead?: (bytes: number) => void;
 }
 
 /** How a line ends, for {@linkcode BufferedReader.readLine}. */
@@ -51,6 +56,8 @@ export interface ReadLineOptions {
    * @default {"any"}
    */
   lineEnding?: LineEnding;
+  /** Stops waiting; see {@linkcode ReadSignalOptions}. */
+  signal?: AbortSignal;
 }
 
 /** Options for {@linkcode BufferedReader.readUntil}. */
@@ -62,6 +69,20 @@ export interface ReadUntilOptions {
    * @default {65536}
    */
   maxLength?: number;
+  /** Stops waiting; see {@linkcode ReadSignalOptions}. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A signal that abandons a wait without losing bytes: when it aborts, the
+ * call rejects with its reason at once, but a read already started on the
+ * source keeps going, and what it brings lands in the buffer for the next
+ * call. Nothing is consumed by the abandoned call, so the connection stays
+ * usable (an IMAP IDLE ended by the user, an `expect()` that gave up).
+ */
+export interface ReadSignalOptions {
+  /** Abandons the wait when aborted. */
+  signal?: AbortSignal;
 }
 
 const DEFAULT_BUFFER_SIZE = 65536;
@@ -103,6 +124,9 @@ export class BufferedReader {
   #pending: Uint8Array | null = null;
   #size: number;
   #stable: boolean;
+  /** The source read in progress, possibly started by an abandoned call. */
+  #inflight: Promise<boolean> | null = null;
+  #onRead: ((bytes: number) => void) | null;
 
   /**
    * Wraps a byte source.
@@ -119,6 +143,7 @@ export class BufferedReader {
     }
     this.#size = size;
     this.#stable = options.stableViews === true;
+    this.#onRead = options.onRead ?? null;
     this.#buf = new Uint8Array(size);
     if (source instanceof ReadableStream) this.#stream = source.getReader();
     else this.#source = source;
@@ -135,13 +160,38 @@ export class BufferedReader {
   }
 
   /**
+   * Whether a read from the source is in progress, for example one started
+   * by a call whose signal aborted. The next call waits for it first; a TLS
+   * upgrade or {@linkcode BufferedReader.release} must not happen meanwhile.
+   */
+  get reading(): boolean {
+    return this.#inflight !== null;
+  }
+
+  /**
    * Reads more bytes from the source into the buffer, growing it up to
    * `limit` bytes of content when it is full.
    *
    * @returns false at the end of the source.
    */
-  async #fill(limit: number): Promise<boolean> {
-    if (this.#released) throw new TypeError("Cannot read: the reader was released");
+  #fill(limit: number, signal?: AbortSignal): Promise<boolean> {
+    let inflight = this.#inflight;
+    if (inflight === null) {
+      if (this.#released) {
+        return Promise.reject(new TypeError("Cannot read: the reader was released"));
+      }
+      const ready = this.#prepareFill(limit);
+      if (ready !== null) return Promise.resolve(ready);
+      inflight = this.#inflight = this.#readSource();
+    }
+    return signal === undefined ? inflight : abandonable(inflight, signal);
+  }
+
+  /**
+   * Makes room for a read (compacting or growing the buffer); returns the
+   * result when no source read is needed, or `null` when one is.
+   */
+  #prepareFill(limit: number): boolean | null {
     if (this.#stable) {
       if (!this.#stableRoom(limit)) return true;
     } else if (this.#start > 0 && this.#end === this.#buf.length) {
@@ -165,25 +215,40 @@ export class BufferedReader {
       return true;
     }
     if (this.#eof) return false;
-    if (this.#source !== null) {
-      const n = await this.#source.read(this.#buf.subarray(this.#end));
-      if (n === null) {
-        this.#eof = true;
-        return false;
+    return null;
+  }
+
+  /**
+   * One read from the source into the free end of the buffer. It always
+   * awaits before finishing, so `#inflight` is cleared only after `#fill`
+   * has stored it.
+   */
+  async #readSource(): Promise<boolean> {
+    try {
+      if (this.#source !== null) {
+        const n = await this.#source.read(this.#buf.subarray(this.#end));
+        this.#onRead?.(n ?? 0);
+        if (n === null) {
+          this.#eof = true;
+          return false;
+        }
+        this.#end += n;
+        return true;
       }
-      this.#end += n;
-      return true;
-    }
-    for (;;) {
-      const { value, done } = await this.#stream!.read();
-      if (done) {
-        this.#eof = true;
-        return false;
+      for (;;) {
+        const { value, done } = await this.#stream!.read();
+        this.#onRead?.(done ? 0 : value.length);
+        if (done) {
+          this.#eof = true;
+          return false;
+        }
+        if (value.length === 0) continue;
+        this.#pending = value;
+        this.#takePending();
+        return true;
       }
-      if (value.length === 0) continue;
-      this.#pending = value;
-      this.#takePending();
-      return true;
+    } finally {
+      this.#inflight = null;
     }
   }
 
@@ -279,7 +344,7 @@ export class BufferedReader {
       scanned = this.#end - this.#start;
       // One more byte is allowed past maxLength: it may be the CR of CR LF.
       if (scanned > maxLength + 1) throw lineTooLong(maxLength);
-      if (!(await this.#fill(maxLength + 2))) {
+      if (!(await this.#fill(maxLength + 2, options?.signal))) {
         if (this.#end === this.#start) return null;
         throw new ProtocolError(
           "UNEXPECTED_EOF",
@@ -331,7 +396,7 @@ export class BufferedReader {
       const content = this.#end - this.#start;
       from = Math.max(0, content - delim.length + 1);
       if (from > maxLength) throw tooLong(maxLength);
-      if (!(await this.#fill(maxLength + delim.length))) {
+      if (!(await this.#fill(maxLength + delim.length, options?.signal))) {
         if (content === 0) return null;
         throw new ProtocolError(
           "UNEXPECTED_EOF",
@@ -346,18 +411,21 @@ export class BufferedReader {
    * peer announced without checking it against a limit first.
    *
    * @param n The number of bytes to read.
+   * @param options A signal that abandons the wait (see {@linkcode ReadSignalOptions});
+   *   bytes already copied out are lost to the caller then, so use it only
+   *   where giving up ends the exchange.
    * @returns A new array of length `n`.
    * @throws {ProtocolError} `"UNEXPECTED_EOF"` when the stream ends first.
    * @throws {RangeError} If `n` is not a non-negative safe integer.
    */
-  async readExactly(n: number): Promise<Uint8Array> {
+  async readExactly(n: number, options?: ReadSignalOptions): Promise<Uint8Array> {
     if (!Number.isSafeInteger(n) || n < 0) {
       throw new RangeError(`Cannot read ${n} bytes: not a non-negative integer`);
     }
     const out = new Uint8Array(n);
     let got = 0;
     while (got < n) {
-      const r = await this.read(out.subarray(got));
+      const r = await this.read(out.subarray(got), options);
       if (r === null) {
         throw new ProtocolError(
           "UNEXPECTED_EOF",
@@ -374,19 +442,26 @@ export class BufferedReader {
    * with an empty buffer go straight to the source, without a copy.
    *
    * @param p The destination.
+   * @param options A signal that abandons the wait without losing bytes.
    * @returns The number of bytes read, or `null` at the end of the stream.
    */
-  async read(p: Uint8Array): Promise<number | null> {
+  async read(p: Uint8Array, options?: ReadSignalOptions): Promise<number | null> {
     if (p.length === 0) return 0;
     if (this.#end === this.#start && !this.#usePending()) {
       if (this.#released) throw new TypeError("Cannot read: the reader was released");
-      if (this.#eof) return null;
-      if (this.#source !== null && p.length >= this.#buf.length) {
+      if (this.#eof && this.#inflight === null) return null;
+      if (
+        this.#source !== null && p.length >= this.#buf.length && this.#inflight === null &&
+        options?.signal === undefined
+      ) {
         const n = await this.#source.read(p);
+        this.#onRead?.(n ?? 0);
         if (n === null) this.#eof = true;
         return n;
       }
-      if (!(await this.#fill(this.#buf.length))) return null;
+      do {
+        if (!(await this.#fill(this.#buf.length, options?.signal))) return null;
+      } while (this.#end === this.#start && !this.#usePending());
     }
     const n = Math.min(p.length, this.#end - this.#start);
     p.set(this.#buf.subarray(this.#start, this.#start + n));
@@ -400,15 +475,16 @@ export class BufferedReader {
    * next read.
    *
    * @param n How many bytes to look at.
+   * @param options A signal that abandons the wait without losing bytes.
    * @returns Up to `n` bytes.
    * @throws {RangeError} If `n` is not a non-negative safe integer.
    */
-  async peek(n: number): Promise<Uint8Array> {
+  async peek(n: number, options?: ReadSignalOptions): Promise<Uint8Array> {
     if (!Number.isSafeInteger(n) || n < 0) {
       throw new RangeError(`Cannot peek ${n} bytes: not a non-negative integer`);
     }
     while (this.#end - this.#start < n) {
-      if (!(await this.#fill(n))) break;
+      if (!(await this.#fill(n, options?.signal))) break;
     }
     return this.#buf.subarray(this.#start, Math.min(this.#end, this.#start + n));
   }
@@ -446,12 +522,17 @@ export class BufferedReader {
    * growing the buffer when needed so that up to `limit` bytes can be held.
    * Does not read when `limit` bytes are buffered already.
    *
+   * A read already in progress (started by a call that was abandoned)
+   * counts as this call's read: `fill` waits for it instead of starting
+   * another.
+   *
    * @param limit The most bytes the buffer should hold.
+   * @param options A signal that abandons the wait without losing bytes.
    * @returns `false` at the end of the stream, otherwise `true`.
    * @throws {TypeError} If the reader was released.
    */
-  fill(limit: number = this.#size): Promise<boolean> {
-    return this.#fill(limit);
+  fill(limit: number = this.#size, options?: ReadSignalOptions): Promise<boolean> {
+    return this.#fill(limit, options?.signal);
   }
 
   /**
@@ -470,6 +551,9 @@ export class BufferedReader {
     if (this.#released) throw new TypeError("Cannot read: the reader was released");
     if (this.#pending !== null) {
       throw new TypeError("Cannot reserve: a stream chunk is pending, use fill()");
+    }
+    if (this.#inflight !== null) {
+      throw new TypeError("Cannot reserve: a read is in progress, use fill()");
     }
     if (this.#stable) {
       if (!this.#stableRoom(limit)) return this.#buf.subarray(this.#end, this.#end);
@@ -515,12 +599,13 @@ export class BufferedReader {
    * Returns the buffered bytes, or, when none are buffered, the bytes of one
    * read from the source.
    *
+   * @param options A signal that abandons the wait without losing bytes.
    * @returns A new array with at least one byte, or `null` at the end of the
    *   stream.
    */
-  async readAvailable(): Promise<Uint8Array | null> {
-    if (this.#end === this.#start && !this.#usePending()) {
-      if (!(await this.#fill(this.#buf.length))) return null;
+  async readAvailable(options?: ReadSignalOptions): Promise<Uint8Array | null> {
+    while (this.#end === this.#start && !this.#usePending()) {
+      if (!(await this.#fill(this.#buf.length, options?.signal))) return null;
     }
     const out = this.#buf.slice(this.#start, this.#end);
     this.#start = this.#end;
@@ -534,8 +619,12 @@ export class BufferedReader {
    * over. The reader cannot be used afterwards.
    *
    * @returns The unconsumed bytes, possibly empty.
+   * @throws {TypeError} If a read is in progress (its bytes would be lost).
    */
   release(): Uint8Array {
+    if (this.#inflight !== null) {
+      throw new TypeError("Cannot release the reader: a read is in progress");
+    }
     const head = this.#buf.slice(this.#start, this.#end);
     const rest = this.#pending;
     this.#start = this.#end = 0;
@@ -564,6 +653,31 @@ export class BufferedReader {
     this.#stream = null;
     if (stream !== null) await stream.cancel(reason).catch(() => {});
   }
+}
+
+/**
+ * Waits for `promise` unless `signal` aborts first; the promise keeps going
+ * either way (its rejection, if nobody else waits, is not reported).
+ */
+function abandonable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(() => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then((value) => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(value);
+    }, (error) => {
+      signal.removeEventListener("abort", onAbort);
+      reject(error);
+    });
+  });
 }
 
 function lineTooLong(max: number): ProtocolError {

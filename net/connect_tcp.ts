@@ -1,3 +1,5 @@
+import { upgradeClientTls } from "./_tls_upgrade.ts";
+
 /** TLS settings for a client connection. */
 export interface TlsOptions {
   /**
@@ -70,32 +72,9 @@ export async function connectTcp(options: ConnectOptions): Promise<Deno.Conn> {
   const tcp = await Deno.connect({ hostname, port, signal });
   if (!options.tls) return tcp;
   const tls = options.tls === true ? {} : options.tls;
-  // The handshake itself has no signal: closing the socket ends it.
-  let conn: Deno.TlsConn | undefined;
-  const abort = () => closeQuietly(conn ?? tcp);
-  signal.addEventListener("abort", abort, { once: true });
-  try {
-    conn = await Deno.startTls(tcp, {
-      hostname: tls.hostname ?? hostname,
-      caCerts: tls.caCerts,
-      alpnProtocols: tls.alpnProtocols,
-    });
-    signal.throwIfAborted();
-    await conn.handshake();
-    return conn;
-  } catch (error) {
-    closeQuietly(conn ?? tcp);
-    if (signal.aborted) throw signal.reason;
-    throw error;
-  } finally {
-    signal.removeEventListener("abort", abort);
-  }
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // already closed, or handed over to TLS
-  }
+  return await upgradeClientTls(tcp, {
+    hostname: tls.hostname ?? hostname,
+    caCerts: tls.caCerts,
+    alpnProtocols: tls.alpnProtocols,
+  }, signal);
 }

@@ -1,3 +1,5 @@
+import { writeAll } from "./_io.ts";
+
 /**
  * Anything that writes bytes from a buffer, the shape of `Deno.Conn`:
  * resolves to the number of bytes written, which may be fewer than given.
@@ -5,6 +7,12 @@
 export interface ByteWriter {
   /** Writes some of `p` and resolves to how many bytes were written. */
   write(p: Uint8Array): Promise<number>;
+}
+
+/** Options for {@linkcode LineWriter}. */
+export interface LineWriterOptions {
+  /** Called after each completed write with its size in bytes. */
+  onWrite?: (bytes: number) => void;
 }
 
 /** Where a {@linkcode LineWriter} sends its bytes. */
@@ -59,16 +67,20 @@ export function assertLineSafe(text: string, what = "line"): void {
 export class LineWriter {
   #writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
   #sink: ByteWriter | null = null;
+  #onWrite: ((bytes: number) => void) | null;
 
   /**
    * Wraps a byte sink.
    *
    * @param sink A writable byte stream (locked while this writer lives) or an
    *   object with a `write(p)` method.
+   * @param options `onWrite` is called after each write with its size
+   *   (progress for idle timeouts).
    */
-  constructor(sink: ByteSink) {
+  constructor(sink: ByteSink, options: LineWriterOptions = {}) {
     if (sink instanceof WritableStream) this.#writer = sink.getWriter();
     else this.#sink = sink;
+    this.#onWrite = options.onWrite ?? null;
   }
 
   /**
@@ -102,11 +114,11 @@ export class LineWriter {
   async write(bytes: Uint8Array): Promise<void> {
     if (this.#writer !== null) {
       await this.#writer.write(bytes);
-      return;
+    } else {
+      if (this.#sink === null) throw new TypeError("Cannot write: the writer was released");
+      await writeAll(this.#sink, bytes);
     }
-    if (this.#sink === null) throw new TypeError("Cannot write: the writer was released");
-    let off = 0;
-    while (off < bytes.length) off += await this.#sink.write(bytes.subarray(off));
+    this.#onWrite?.(bytes.length);
   }
 
   /** Writes CR LF alone. */

@@ -1,4 +1,5 @@
 import { BufferedReader } from "./buffered_reader.ts";
+import { writeAll } from "./_io.ts";
 import { connectTcp } from "./connect_tcp.ts";
 import { ProtocolError } from "./protocol_error.ts";
 import { TcpServer } from "./tcp_server.ts";
@@ -403,9 +404,4 @@ export class TimeServer implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown();
   }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) off += await conn.write(bytes.subarray(off));
 }

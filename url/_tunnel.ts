@@ -4,6 +4,8 @@
 // 2xx head and before the TLS handshake abort the tunnel, and nothing is
 // ever sent in clear to the origin.
 import { BufferedReader } from "../net/buffered_reader.ts";
+import { closeQuietly, writeAll } from "../net/_io.ts";
+import { upgradeClientTls } from "../net/_tls_upgrade.ts";
 import { connectTcp } from "../net/connect_tcp.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
 import { formatRequestHead } from "../http/request_head.ts";
@@ -54,7 +56,7 @@ export async function openTunnel(
     timeout: options.connectTimeout,
     signal: options.signal,
   }) as Deno.TcpConn;
-  const abort = () => tcp.close();
+  const abort = () => closeQuietly(tcp);
   options.signal?.addEventListener("abort", abort, { once: true });
   let closed = false;
   try {
@@ -95,34 +97,19 @@ export async function openTunnel(
       });
     }
     reader.release();
-    const tls = await Deno.startTls(tcp, { hostname: options.hostname, caCerts: options.caCerts });
-    try {
-      await tls.handshake();
-    } catch (error) {
-      tls.close();
-      closed = true;
-      throw error;
-    }
     closed = true;
+    const tls = await upgradeClientTls(tcp, {
+      hostname: options.hostname,
+      caCerts: options.caCerts,
+    }, options.signal);
     return { conn: tls };
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
     throw error;
   } finally {
     options.signal?.removeEventListener("abort", abort);
-    if (!closed) {
-      try {
-        tcp.close();
-      } catch {
-        // already closed
-      }
-    }
+    if (!closed) closeQuietly(tcp);
   }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
 }
 
 function bare(host: string): string {
