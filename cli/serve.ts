@@ -35,6 +35,9 @@ Options:
                     (.sh with /bin/sh, .py with python3, .pl with perl,
                     .ts/.js with deno; other files must be executable);
                     repeatable
+  --cgi-timeout S   Seconds a CGI script (and every process it starts) may
+                    run before it is stopped: 504, or a cut-off body
+                    (default 30; 0.001 to 86400)
   --spa             Answer unknown paths with /index.html (single-page apps)
   --dotfiles        Serve and list names starting with "."
   --no-listing      Do not list directories without index.html
@@ -63,6 +66,18 @@ function interpretersFor(): Record<string, string[]> {
   };
 }
 
+/** `--cgi-timeout SECONDS` in milliseconds; undefined for the default. */
+function parseCgiTimeout(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || seconds > 86400 || Math.round(seconds * 1000) < 1) {
+    throw new UsageError(
+      `Invalid --cgi-timeout: ${text} (expected seconds from 0.001 to 86400)`,
+    );
+  }
+  return Math.round(seconds * 1000);
+}
+
 /**
  * Parses the arguments and starts the server; resolves once it listens.
  *
@@ -79,7 +94,7 @@ export async function startServe(
 ): Promise<RunningServe> {
   const parsed = parseArgs(args, {
     booleans: ["cors", "spa", "dotfiles", "no-listing", "quiet", "help"],
-    values: ["port", "host", "cgi-dir", "tls-cert", "tls-key"],
+    values: ["port", "host", "cgi-dir", "cgi-timeout", "tls-cert", "tls-key"],
     aliases: { h: "help", p: "port" },
   });
   if (parsed.positional.length > 1) throw new UsageError("Expected at most one directory");
@@ -119,6 +134,10 @@ export async function startServe(
     const name = path.replace(/\/+$/, "").split("/").pop() || "cgi-bin";
     cgiDirs["/" + name] = path;
   }
+  const cgiTimeout = parseCgiTimeout(flagString(parsed, "cgi-timeout"));
+  if (cgiTimeout !== undefined && Object.keys(cgiDirs).length === 0) {
+    throw new UsageError("--cgi-timeout needs --cgi-dir");
+  }
   const quiet = flagBoolean(parsed, "quiet");
   const prefixes = Object.keys(cgiDirs);
   const dirOptions = {
@@ -142,6 +161,7 @@ export async function startServe(
       directories: cgiDirs,
       interpreters: interpretersFor(),
       documentRoot: await Deno.realPath(dir),
+      timeout: cgiTimeout,
       serverSoftware: "inetkit",
       localRedirect: (request, info) => handler(request, info),
       onStderr: (text) => io.err(text),

@@ -6,9 +6,13 @@
  *
  * @module
  */
-import { BufferedReader } from "../net/buffered_reader.ts";
-import { readHeaderBlock } from "../net/mime_header.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
+import { CgiExchange, type CgiStopReason } from "./_cgi_exchange.ts";
+import { metaVariables } from "./_cgi_env.ts";
+import { cgiErrorResponse, parseCgiHead } from "./_cgi_head.ts";
+import { discardInput, prepareInput } from "./_cgi_input.ts";
+import { CgiProcess } from "./_cgi_process.ts";
+import { findScript, scriptCommand } from "./_cgi_script.ts";
 
 /** What {@linkcode serveCgi} needs to know about the connection; an `HttpServer` or `Deno.serve` handler `info` fits. */
 export interface CgiConnectionInfo {
@@ -20,7 +24,11 @@ export interface CgiConnectionInfo {
   version?: string;
   /** The raw request-target (`REQUEST_URI`). */
   target?: string;
-  /** Aborted when the client goes away: the script is killed. */
+  /**
+   * Aborted when the client goes away or the server shuts down: the
+   * script's whole process group is ended (503 if it had not answered).
+   * An `HttpServer` handler's `info.signal` fits.
+   */
   signal?: AbortSignal;
 }
 
@@ -48,12 +56,21 @@ export interface CgiOptions {
    */
   env?: Record<string, string>;
   /**
-   * How long a script may run, in milliseconds, before it is killed: 504
-   * when it has not answered yet, an aborted body otherwise.
+   * How long a script may run, in milliseconds, before its whole process
+   * group is ended: 504 when it has not answered yet, an errored body (the
+   * server closes the connection) otherwise. The body must be sent within
+   * this time too.
    *
    * @default {30000}
    */
   timeout?: number;
+  /**
+   * Milliseconds between SIGTERM and SIGKILL when a script's process group
+   * is ended.
+   *
+   * @default {2000}
+   */
+  gracePeriod?: number;
   /**
    * The largest request body passed to a script; larger ones get 413.
    *
@@ -68,7 +85,8 @@ export interface CgiOptions {
   maxHeaderSize?: number;
   /**
    * The most scripts running at once (over all requests using this options
-   * object); more requests get 503.
+   * object); more requests get 503. A script counts until every process of
+   * its group is gone, not only until it exits.
    *
    * @default {64}
    */
@@ -91,200 +109,32 @@ export interface CgiOptions {
   onStderr?: (text: string) => void;
 }
 
-const running = new WeakMap<CgiOptions, number>();
+const live = new WeakMap<CgiOptions, Set<CgiProcess>>();
 const redirectDepth = new WeakMap<Request, number>();
 const MAX_LOCAL_REDIRECTS = 10;
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
-  "proxy-connection",
-  "proxy-authenticate",
-]);
-const STATUS_REGEXP = /^([1-9]\d\d)(?:[ \t]+(.*))?$/;
-const CGI_HEADER_NAME_REGEXP = /^[A-Za-z0-9-]+$/;
-const REASONS: Record<number, string> = {
-  400: "Bad Request",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  413: "Content Too Large",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-};
 
-function plain(status: number): Response {
-  const text = REASONS[status] ?? "Error";
-  return new Response(`${status} ${text}\n`, {
-    status,
-    statusText: text,
-    headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" },
-  });
+/** The scripts of an options object whose process groups are not gone yet. */
+function liveScripts(options: CgiOptions): Set<CgiProcess> {
+  let set = live.get(options);
+  if (set === undefined) {
+    set = new Set();
+    live.set(options, set);
+  }
+  return set;
 }
 
-/** Decodes path segments; null for malformed escapes, NUL, separators or dot segments. */
-function decodeSegments(raw: string[]): string[] | null {
-  const out: string[] = [];
-  for (const segment of raw) {
-    let s: string;
-    try {
-      s = decodeURIComponent(segment);
-    } catch {
-      return null;
-    }
-    if (s === "." || s === ".." || s.includes("/") || s.includes("\\") || s.includes("\0")) {
-      return null;
-    }
-    out.push(s);
+/** The error answer for an exchange that could not produce a head. */
+function failedHead(reason: CgiStopReason | null): Response {
+  switch (reason) {
+    case "timeout":
+      return cgiErrorResponse(504);
+    case "aborted":
+      return cgiErrorResponse(503);
+    case "input":
+      return cgiErrorResponse(400);
+    default:
+      return cgiErrorResponse(502);
   }
-  return out;
-}
-
-interface Script {
-  path: string;
-  scriptName: string;
-  pathInfo: string;
-  dir: string;
-}
-
-/** Finds the script for a URL path, or a status to answer with. */
-async function findScript(pathname: string, options: CgiOptions): Promise<Script | number> {
-  const prefixes = Object.keys(options.directories).sort((a, b) => b.length - a.length);
-  for (const rawPrefix of prefixes) {
-    const prefix = "/" + rawPrefix.replace(/^\/+|\/+$/g, "");
-    if (pathname !== prefix && !pathname.startsWith(prefix + "/")) continue;
-    const rawSegments = pathname.slice(prefix.length).split("/").filter((s) => s !== "");
-    const segments = decodeSegments(rawSegments);
-    if (segments === null) return 400;
-    let root: string;
-    try {
-      root = await Deno.realPath(options.directories[rawPrefix]!);
-    } catch {
-      return 404;
-    }
-    let dir = root;
-    for (let i = 0; i < segments.length; i++) {
-      const name = segments[i]!;
-      if (name.startsWith(".")) return 404;
-      const candidate = `${dir}/${name}`;
-      let info: Deno.FileInfo;
-      let real: string;
-      try {
-        real = await Deno.realPath(candidate);
-        info = await Deno.stat(real);
-      } catch {
-        return 404;
-      }
-      if (real !== root && !real.startsWith(root + "/")) return 404;
-      if (info.isDirectory) {
-        dir = real;
-        continue;
-      }
-      if (!info.isFile) return 403;
-      // PATH_INFO keeps the client's trailing slash.
-      const rest = segments.slice(i + 1);
-      let pathInfo = rest.length === 0 ? "" : "/" + rest.join("/");
-      if (rest.length > 0 && pathname.endsWith("/")) pathInfo += "/";
-      return {
-        path: real,
-        scriptName: prefix + "/" + segments.slice(0, i + 1).join("/"),
-        pathInfo,
-        dir: real.slice(0, real.lastIndexOf("/")) || "/",
-      };
-    }
-    return 403; // a directory: never listed
-  }
-  return 404;
-}
-
-function hostPort(addr: Deno.NetAddr | Deno.Addr | undefined): { host: string; port: string } {
-  if (addr !== undefined && "hostname" in addr) {
-    return { host: addr.hostname, port: String(addr.port) };
-  }
-  return { host: "", port: "" };
-}
-
-/** Builds the RFC 3875 §4.1 meta-variables. */
-function metaVariables(
-  request: Request,
-  url: URL,
-  info: CgiConnectionInfo,
-  script: Script,
-  contentLength: number | null,
-  options: CgiOptions,
-): Record<string, string> {
-  const env: Record<string, string> = {};
-  let inherited: string | undefined;
-  try {
-    inherited = Deno.env.get("PATH");
-  } catch {
-    // no permission to read the environment
-  }
-  const path = options.env?.PATH ?? inherited ?? "/usr/local/bin:/usr/bin:/bin";
-  env.PATH = path;
-  Object.assign(env, options.env ?? {});
-  const remote = hostPort(info.remoteAddr);
-  const local = hostPort(info.localAddr);
-  env.GATEWAY_INTERFACE = "CGI/1.1";
-  env.SERVER_SOFTWARE = options.serverSoftware ?? "inetkit";
-  env.SERVER_PROTOCOL = info.version ?? "HTTP/1.1";
-  env.SERVER_NAME = url.hostname.replace(/^\[|\]$/g, "") || local.host;
-  env.SERVER_PORT = url.port ||
-    (local.port !== "" ? local.port : url.protocol === "https:" ? "443" : "80");
-  env.REQUEST_METHOD = request.method;
-  env.REQUEST_URI = info.target !== undefined && info.target.startsWith("/")
-    ? info.target
-    : url.pathname + url.search;
-  env.SCRIPT_NAME = script.scriptName;
-  env.SCRIPT_FILENAME = script.path;
-  env.PATH_INFO = script.pathInfo;
-  if (script.pathInfo !== "" && options.documentRoot !== undefined) {
-    env.PATH_TRANSLATED = options.documentRoot.replace(/\/+$/, "") + script.pathInfo;
-  }
-  if (options.documentRoot !== undefined) env.DOCUMENT_ROOT = options.documentRoot;
-  env.QUERY_STRING = url.search.slice(1);
-  env.REMOTE_ADDR = remote.host;
-  env.REMOTE_HOST = remote.host;
-  if (remote.port !== "") env.REMOTE_PORT = remote.port;
-  if (url.protocol === "https:") env.HTTPS = "on";
-  env.REDIRECT_STATUS = "200"; // php-cgi's force-cgi-redirect check
-  if (contentLength !== null) env.CONTENT_LENGTH = String(contentLength);
-  const type = request.headers.get("content-type");
-  if (type !== null) env.CONTENT_TYPE = type;
-  for (const [name, value] of request.headers) {
-    // httpoxy: "Proxy:" must never become HTTP_PROXY. Names with "_" could
-    // impersonate a dashed header (X_Real_IP vs X-Real-IP), and other token
-    // characters make names shells cannot use: both dropped.
-    if (name === "proxy" || !CGI_HEADER_NAME_REGEXP.test(name)) continue;
-    if (name === "content-length" || name === "content-type") continue;
-    const key = "HTTP_" + name.toUpperCase().replaceAll("-", "_");
-    env[key] = key in env ? `${env[key]}, ${value}` : value;
-  }
-  return env;
-}
-
-/** A stream of the request body that errors past `max` bytes. */
-function cappedBody(body: ReadableStream<Uint8Array>, max: number): ReadableStream<Uint8Array> {
-  let seen = 0;
-  return body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        seen += chunk.length;
-        if (seen > max) {
-          controller.error(
-            new ProtocolError("BODY_TOO_LARGE", `Cannot pass body: more than ${max} bytes`),
-          );
-          return;
-        }
-        controller.enqueue(chunk);
-      },
-    }),
-  );
 }
 
 /**
@@ -303,11 +153,24 @@ function cappedBody(body: ReadableStream<Uint8Array>, max: number): ReadableStre
  * know `CONTENT_LENGTH`). Its output's header block is parsed (`Status:`,
  * `Content-Type:`, `Location:` client and local redirects) and the body is
  * streamed on (length-framed when the script gave `Content-Length`, chunked
- * otherwise). Malformed output is 502, a script that runs past `timeout` is
- * killed (504 if it had not answered), too many running scripts is 503.
+ * otherwise). Malformed output is 502, too many running scripts is 503.
+ *
+ * Each script runs in its own process group (POSIX: `Deno.Command`'s
+ * `detached`, which calls setsid(2)), and the whole group is ended —
+ * SIGTERM, then SIGKILL after `gracePeriod` — when the script runs past
+ * `timeout` (504 if it had not answered, an errored body otherwise, so the
+ * server closes the connection), when `info.signal` aborts (the client went
+ * away or the server shuts down: 503 before the head), when the request body
+ * fails (400 before the head), when the response body is cancelled, and when
+ * the script exits (what it left running in the background). `maxProcesses`
+ * counts groups until their last process is gone. Signalling groups needs
+ * `--allow-run` without a list of programs; without it only the script
+ * itself is signalled and counted. A process that calls setsid or setpgid
+ * itself leaves the group and is out of reach; the pipes it holds are cut at
+ * the deadline, so the response still ends.
  *
  * @param request The request.
- * @param info The connection's addresses and the raw target.
+ * @param info The connection's addresses, the raw target and the client's signal.
  * @param options The CGI directories and limits.
  * @returns The script's response, or an error response.
  * @throws {TypeError} If `options.directories` is empty.
@@ -328,6 +191,24 @@ function cappedBody(body: ReadableStream<Uint8Array>, max: number): ReadableStre
  * assertEquals(await response.text(), "hi there");
  * await Deno.remove(dir, { recursive: true });
  * ```
+ *
+ * @example A script past its timeout, with a child of its own
+ * ```ts
+ * import { serveCgi } from "@inetkit/inetkit/http";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/stuck.sh`, "sleep 60\n");
+ * const response = await serveCgi(
+ *   new Request("http://localhost/cgi-bin/stuck.sh"),
+ *   { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 50000 } },
+ *   { directories: { "/cgi-bin": dir }, interpreters: { ".sh": ["/bin/sh"] }, timeout: 200 },
+ * );
+ * // The shell and its sleep are both gone by now.
+ * assertEquals(response.status, 504);
+ * await response.body?.cancel();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export async function serveCgi(
   request: Request,
@@ -338,220 +219,64 @@ export async function serveCgi(
     throw new TypeError("Cannot serve CGI: no CGI directories are configured");
   }
   const url = new URL(request.url);
-  const found = await findScript(url.pathname, options);
-  if (typeof found === "number") {
+  const script = await findScript(url.pathname, options);
+  const command = typeof script === "number" ? null : await scriptCommand(script, options);
+  if (typeof script === "number" || command === null) {
     await request.body?.cancel().catch(() => {});
-    return plain(found);
+    return cgiErrorResponse(typeof script === "number" ? script : 403);
   }
-  const ext = found.path.slice(found.path.lastIndexOf(".")).toLowerCase();
-  const interpreter = found.path.lastIndexOf(".") > found.path.lastIndexOf("/")
-    ? options.interpreters?.[ext]
-    : undefined;
-  if (interpreter === undefined) {
-    const mode = (await Deno.stat(found.path)).mode;
-    if (mode !== null && (mode & 0o111) === 0) {
-      await request.body?.cancel().catch(() => {});
-      return plain(403);
-    }
+  const input = await prepareInput(request, options.maxBodySize ?? 16 * 1024 * 1024);
+  if (typeof input === "number") return cgiErrorResponse(input);
+  const scripts = liveScripts(options);
+  if (info.signal?.aborted || scripts.size >= (options.maxProcesses ?? 64)) {
+    await discardInput(input);
+    return cgiErrorResponse(503);
   }
-  const maxBody = options.maxBodySize ?? 16 * 1024 * 1024;
-  let body: ReadableStream<Uint8Array> | Uint8Array | null = null;
-  let contentLength: number | null = null;
-  if (request.body !== null) {
-    const declared = request.headers.get("content-length");
-    if (declared !== null && /^\d+$/.test(declared)) {
-      contentLength = Number(declared);
-      if (contentLength > maxBody) {
-        await request.body.cancel().catch(() => {});
-        return plain(413);
-      }
-      body = cappedBody(request.body, contentLength);
-    } else {
-      // Chunked: collect to learn CONTENT_LENGTH, under the cap.
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      try {
-        for await (const chunk of request.body) {
-          size += chunk.length;
-          if (size > maxBody) return plain(413);
-          chunks.push(chunk);
-        }
-      } catch {
-        return plain(400);
-      }
-      const all = new Uint8Array(size);
-      let at = 0;
-      for (const c of chunks) {
-        all.set(c, at);
-        at += c.length;
-      }
-      body = all;
-      contentLength = size;
-    }
-  }
-
-  const max = options.maxProcesses ?? 64;
-  const count = running.get(options) ?? 0;
-  if (count >= max) {
-    if (body instanceof ReadableStream) await body.cancel().catch(() => {});
-    return plain(503);
-  }
-
-  const env = metaVariables(request, url, info, found, contentLength, options);
-  let child: Deno.ChildProcess;
+  const env = metaVariables(request, url, info, script, input.length, options);
+  let proc: CgiProcess;
   try {
-    child = new Deno.Command(interpreter?.[0] ?? found.path, {
-      args: interpreter === undefined ? [] : [...interpreter.slice(1), found.path],
-      cwd: found.dir,
+    proc = new CgiProcess({
+      ...command,
+      cwd: script.dir,
       env,
-      clearEnv: true,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: options.onStderr ? "piped" : "null",
-    }).spawn();
-  } catch {
-    if (body instanceof ReadableStream) await body.cancel().catch(() => {});
-    return plain(500);
-  }
-  running.set(options, (running.get(options) ?? 0) + 1);
-  const status = child.status.finally(() => {
-    running.set(options, Math.max(0, (running.get(options) ?? 1) - 1));
-  });
-
-  // Kill on timeout or when the client goes away.
-  let timedOut = false;
-  const kill = () => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
-  };
-  const headReader = new BufferedReader(child.stdout, { bufferSize: 16384 });
-  let stdoutReader: ReadableStreamDefaultReader<Uint8Array> | null = null;
-  const cancelStdout = (): Promise<void> =>
-    (stdoutReader !== null ? stdoutReader.cancel() : headReader.cancel()).catch(() => {});
-  const timer = setTimeout(() => {
-    timedOut = true;
-    kill();
-    void cancelStdout();
-  }, options.timeout ?? 30000);
-  const onAbort = () => {
-    kill();
-    void cancelStdout();
-  };
-  info.signal?.addEventListener("abort", onAbort, { once: true });
-  let cleaned = false;
-  const cleanup = async (): Promise<void> => {
-    if (cleaned) return;
-    cleaned = true;
-    await status.catch(() => {});
-    clearTimeout(timer);
-    info.signal?.removeEventListener("abort", onAbort);
-  };
-
-  // stderr, if wanted
-  let stderrDone: Promise<void> = Promise.resolve();
-  if (options.onStderr) {
-    const sink = options.onStderr;
-    stderrDone = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-      new WritableStream({ write: (text) => sink(text) }),
-    ).catch(() => {});
-  }
-
-  // stdin: stream the body while the script runs.
-  const stdinDone = (async () => {
-    try {
-      if (body instanceof Uint8Array) {
-        const writer = child.stdin.getWriter();
-        await writer.write(body);
-        await writer.close();
-      } else if (body !== null) {
-        await body.pipeTo(child.stdin);
-      } else {
-        await child.stdin.close();
-      }
-    } catch {
-      // The script may exit without reading its input.
-      try {
-        await child.stdin.close();
-      } catch {
-        // already closed or errored
-      }
-    }
-  })();
-
-  const finish = async (): Promise<void> => {
-    await stdinDone;
-    await stderrDone;
-    await cleanup();
-  };
-
-  let fields;
-  try {
-    fields = await readHeaderBlock(headReader, {
-      maxBytes: options.maxHeaderSize ?? 65536,
-      maxFields: 100,
-      folding: "reject",
-      nameSyntax: "token",
-      decode: "latin1",
-      lineEnding: "any",
+      stderr: options.onStderr !== undefined,
+      gracePeriod: options.gracePeriod ?? 2000,
     });
   } catch {
-    kill();
-    await cancelStdout();
-    await finish();
-    return plain(timedOut ? 504 : 502);
+    await discardInput(input);
+    return cgiErrorResponse(500);
   }
+  scripts.add(proc);
+  void proc.gone.then(() => scripts.delete(proc));
+  const exchange = new CgiExchange(proc, {
+    timeout: options.timeout ?? 30000,
+    signal: info.signal,
+    onStderr: options.onStderr,
+    body: input.body,
+  });
+  return await respond(exchange, request, url, info, options);
+}
 
-  let statusCode = 200;
-  let statusText: string | undefined;
-  let hasStatus = false;
-  let location: string | null = null;
-  const headers = new Headers();
-  let bad = false;
-  for (const { name, value } of fields) {
-    const lower = name.toLowerCase();
-    if (lower === "status") {
-      const m = STATUS_REGEXP.exec(value);
-      if (m === null) {
-        bad = true;
-        break;
-      }
-      statusCode = Number(m[1]);
-      statusText = m[2];
-      hasStatus = true;
-      continue;
-    }
-    if (HOP_BY_HOP.has(lower)) continue;
-    if (lower === "location") location = value;
-    if (lower === "content-length" && !/^\d+$/.test(value)) {
-      bad = true;
-      break;
-    }
-    try {
-      headers.append(name, value);
-    } catch {
-      bad = true;
-      break;
-    }
+/** Reads the script's head and turns it into the response. */
+async function respond(
+  exchange: CgiExchange,
+  request: Request,
+  url: URL,
+  info: CgiConnectionInfo,
+  options: CgiOptions,
+): Promise<Response> {
+  const fields = await exchange.readHead(options.maxHeaderSize ?? 65536);
+  const head = fields === null ? null : parseCgiHead(fields);
+  if (head === null) {
+    await exchange.abandon();
+    return failedHead(exchange.reason);
   }
-  if (bad || statusCode < 200 || statusCode > 599) {
-    kill();
-    await cancelStdout();
-    await finish();
-    return plain(502);
-  }
-
-  const leftover = headReader.release();
-  const out = child.stdout.getReader();
-  stdoutReader = out;
-
-  if (location !== null && !hasStatus) {
+  let { status, statusText } = head;
+  const { headers, location } = head;
+  if (location !== null && !head.hasStatus) {
     if (location.startsWith("/") && !location.startsWith("//")) {
       // Local redirect (RFC 3875 §6.2.2): the script's body is discarded.
-      await cancelStdout();
-      await finish();
+      await exchange.discardOutput();
       const depth = redirectDepth.get(request) ?? 0;
       if (options.localRedirect !== undefined && depth < MAX_LOCAL_REDIRECTS) {
         const target = new URL(location, url);
@@ -563,46 +288,16 @@ export async function serveCgi(
         redirectDepth.set(next, depth + 1);
         return await options.localRedirect(next, info);
       }
-      if (options.localRedirect !== undefined) return plain(502);
+      if (options.localRedirect !== undefined) return cgiErrorResponse(502);
     }
-    statusCode = 302;
+    status = 302;
     statusText = "Found";
   }
-
-  let bodyDone = false;
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      if (leftover.length > 0) controller.enqueue(leftover);
-    },
-    async pull(controller) {
-      try {
-        const { value, done } = await out.read();
-        if (done) {
-          bodyDone = true;
-          await finish();
-          if (timedOut) {
-            controller.error(new Error("Cannot finish CGI response: the script timed out"));
-          } else controller.close();
-          return;
-        }
-        controller.enqueue(value);
-      } catch (error) {
-        await finish();
-        controller.error(error);
-      }
-    },
-    async cancel() {
-      if (!bodyDone) kill();
-      await cancelStdout();
-      await finish();
-    },
-  }, { highWaterMark: 0 });
-  const noBody = statusCode === 204 || statusCode === 304;
-  if (noBody) {
-    await stream.cancel();
-    return new Response(null, { status: statusCode, statusText, headers });
+  if (status === 204 || status === 304) {
+    await exchange.abandon();
+    return new Response(null, { status, statusText, headers });
   }
-  return new Response(stream, { status: statusCode, statusText, headers });
+  return new Response(exchange.body(), { status, statusText, headers });
 }
 
 /** Options for {@linkcode readCgiRequest}. */

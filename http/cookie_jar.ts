@@ -215,6 +215,15 @@ function keyOf(domain: string, hostOnly: boolean, path: string, name: string): s
 const MAX_AGE_CAP_MS = 400 * 24 * 3600 * 1000; // RFC 6265bis §5.5: 400 days
 
 /**
+ * Characters a cookie cannot have and still be written to cookies.txt, whose
+ * fields are separated by TAB and cookies by LF: every control character,
+ * TAB included (RFC 6265bis §5.6 allows HTAB in names and values; curl
+ * refuses it for this reason).
+ */
+// deno-lint-ignore no-control-regex
+const NETSCAPE_UNSAFE_REGEXP = /[\x00-\x1f\x7f]/;
+
+/**
  * A client cookie store: give it the `Set-Cookie` fields of each response
  * with the URL that sent them, and ask it for the `Cookie` header of each
  * request. It applies the RFC 6265bis rules: domain-match with host-only
@@ -292,6 +301,9 @@ export class CookieJar implements Iterable<StoredCookie> {
 
   /**
    * Stores one cookie received from `url`, following RFC 6265bis §5.7.
+   * Unlike §5.6, a name, value or path with a TAB (or any other control
+   * character) is refused, as curl refuses it: such a cookie could not be
+   * written to a `cookies.txt` file by {@linkcode CookieJar.toNetscape}.
    *
    * @param cookie A `Set-Cookie` header value or a parsed {@linkcode Cookie}.
    * @param url The URL of the request the response answered.
@@ -353,6 +365,9 @@ export class CookieJar implements Iterable<StoredCookie> {
       domain = host;
     }
     const path = parsed.path ?? defaultPath(target.pathname);
+    // A cookie cookies.txt could not hold would be dropped or, with a LF in
+    // its path, turn into other cookies on reload: refused, as curl does.
+    if (NETSCAPE_UNSAFE_REGEXP.test(parsed.name + parsed.value + path + domain)) return false;
     const secure = parsed.secure === true;
     if (secure && !secureOrigin) return false;
     const httpOnly = parsed.httpOnly === true;
@@ -634,6 +649,10 @@ export class CookieJar implements Iterable<StoredCookie> {
    *
    * @param options Whether to write session cookies.
    * @returns The file text.
+   * @throws {TypeError} If a stored cookie's name, value, path or domain holds
+   *   a TAB, CR, LF or other control character (the jar never stores one, but
+   *   the objects its iterator yields can be changed): the line would split
+   *   into other fields or other cookies.
    *
    * @example Saving for curl
    * ```ts
@@ -655,6 +674,21 @@ export class CookieJar implements Iterable<StoredCookie> {
     ];
     for (const c of this) {
       if (c.expires === undefined && !includeSession) continue;
+      for (
+        const [what, text] of [["name", c.name], ["value", c.value], ["path", c.path], [
+          "domain",
+          c.domain,
+        ]] as const
+      ) {
+        if (NETSCAPE_UNSAFE_REGEXP.test(text)) {
+          // The value is not shown: it may be a secret.
+          throw new TypeError(
+            `Cannot write cookies.txt: the ${what} of cookie ${JSON.stringify(c.name)} for ${
+              JSON.stringify(c.domain)
+            } contains a TAB, CR, LF or other control character`,
+          );
+        }
+      }
       const domain = (c.httpOnly ? "#HttpOnly_" : "") + (c.hostOnly ? "" : ".") + c.domain;
       const expiry = c.expires === undefined ? 0 : Math.floor(c.expires / 1000);
       lines.push(

@@ -16,6 +16,7 @@
 import { contentTypeFor } from "../net/_mime_types.ts";
 import { multipartStream, rangeStream, readSmall } from "./_files_body.ts";
 import {
+  encodeSegment,
   type ListingEntry,
   listingSortFrom,
   renderListingHtml,
@@ -203,8 +204,13 @@ function checkPreconditions(request: Request, etag: string, mtime: number | null
       return isGetOrHead(request.method) ? 304 : 412;
     }
   } else if (isGetOrHead(request.method)) {
+    // RFC 9110 §13.1.3: a date later than the server's clock is not a
+    // validator the client got from us (RFC 2616 §14.25 called it invalid):
+    // ignored, or a file changed since would never be sent again.
     const since = parseHttpDate(h.get("if-modified-since"));
-    if (!Number.isNaN(since) && seconds !== null && seconds <= since) return 304;
+    if (
+      !Number.isNaN(since) && since <= Date.now() && seconds !== null && seconds <= since
+    ) return 304;
   }
   return 0;
 }
@@ -338,7 +344,8 @@ function openRegular(path: string): { file: Deno.FsFile; info: Deno.FileInfo } |
  * Serves one file: `Content-Type` from its extension, `ETag` and
  * `Last-Modified` validators, the conditional requests of RFC 9110 §13
  * (`If-Match`, `If-Unmodified-Since` → 412; `If-None-Match`,
- * `If-Modified-Since` → 304; `If-Range`), and byte ranges (one range → 206
+ * `If-Modified-Since` → 304, a date later than the server's clock being
+ * ignored; `If-Range`), and byte ranges (one range → 206
  * with `Content-Range`, several → `multipart/byteranges`, none satisfiable
  * → 416 with `Content-Range: bytes *\/size`). The path is used as given:
  * check it against a root first, or use {@linkcode serveDir}.
@@ -439,7 +446,21 @@ function hasDotSegment(path: string, root: string): boolean {
   return rest.split("/").some((s) => s.startsWith("."));
 }
 
-/** Decodes URL path segments; null when one is malformed or smuggles a separator, NUL or dot segment. */
+/**
+ * Whether `\` is an ordinary file-name character (POSIX) rather than a path
+ * separator (Windows).
+ */
+const BACKSLASH_IS_NAME = Deno.build.os !== "windows";
+
+/**
+ * Decodes URL path segments; null when one is malformed or smuggles a
+ * separator, NUL or dot segment. A decoded `\` (`%5C`) is a plain file-name
+ * character on POSIX systems, so names with one (which the listing links as
+ * `%5C`) can be served there; but a segment is refused on every platform
+ * when it would be traversal were `\` a separator (a `.` or `..` between
+ * backslashes: `..%5C`, `%5C..%5C`, `a%5C..`), and on Windows every decoded
+ * `\` is refused.
+ */
 function decodeSegments(pathname: string): string[] | null {
   const out: string[] = [];
   for (const raw of pathname.split("/")) {
@@ -450,11 +471,12 @@ function decodeSegments(pathname: string): string[] | null {
     } catch {
       return null;
     }
-    if (
-      segment === "." || segment === ".." || segment.includes("/") || segment.includes("\\") ||
-      segment.includes("\0")
-    ) {
+    if (segment === "." || segment === ".." || segment.includes("/") || segment.includes("\0")) {
       return null;
+    }
+    if (segment.includes("\\")) {
+      if (!BACKSLASH_IS_NAME) return null;
+      if (segment.split("\\").some((piece) => piece === "." || piece === "..")) return null;
     }
     out.push(segment);
   }
@@ -518,6 +540,9 @@ async function listDirectory(
   let total = 0;
   for await (const entry of Deno.readDir(dirReal)) {
     if (!options.showDotfiles && entry.name.startsWith(".")) continue;
+    // A name the path check would refuse (a dot segment between backslashes,
+    // any backslash on Windows) gets no link that could not be followed.
+    if (decodeSegments("/" + encodeSegment(entry.name)) === null) continue;
     total++;
     if (names.length < max) names.push(entry);
   }
@@ -586,7 +611,10 @@ function prefersJson(accept: string | null): boolean {
  * Serves a directory tree, the `python -m http.server` and Go
  * `http.FileServer` of inetkit, usable directly as a handler. For each
  * request it decodes and checks the path (percent-decoded segments holding
- * `/`, `\`, NUL or dot segments → 400; nothing outside `fsRoot` is ever
+ * `/` or NUL, dot segments, and dot segments between backslashes such as
+ * `..%5C` → 400; a `%5C` is otherwise a plain name character on POSIX, so
+ * listed names with a backslash can be fetched, and refused on Windows,
+ * where it separates paths; nothing outside `fsRoot` is ever
  * opened; symlinks resolving outside the root and dotfiles → 404 unless
  * enabled), then serves a file as {@linkcode serveFile} does, a directory
  * through its `index.html` or a listing (HTML with escaped names and encoded

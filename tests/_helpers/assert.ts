@@ -64,3 +64,5 @@ export const assertObjectMatch: (
 ) => void = std.assertObjectMatch;
 
 export type { ErrorClass };
+/** Asserts a falsy value. */
+export const assertFalse: (expr: unknown, msg?: string) => void = std.assertFalse;

@@ -35,6 +35,7 @@ Deno.test("serve --help prints the usage and exits 0", async () => {
   assertEquals(await runCommand(serveCommand, ["--help"], io), 0);
   assertStringIncludes(io.stdout, "Usage: serve [DIR]");
   assertStringIncludes(io.stdout, "--cgi-dir PATH");
+  assertStringIncludes(io.stdout, "--cgi-timeout S");
 });
 
 Deno.test("serve rejects bad arguments with a UsageError", async () => {
@@ -51,6 +52,14 @@ Deno.test("serve rejects bad arguments with a UsageError", async () => {
         [dir, "--tls-cert", "a.pem"],
         [dir, "--cgi-dir", `${dir}/nope`],
         [dir, "--tls-cert", `${dir}/x.pem`, "--tls-key", `${dir}/y.pem`],
+        [dir, "--cgi-timeout", "5"],
+        ...["x", "0", "0.0001", "-1", "1e3", "86401", "", " 5", "5s", "Infinity"].map((t) => [
+          dir,
+          "--cgi-dir",
+          `${dir}/cgi-bin`,
+          "--cgi-timeout",
+          t,
+        ]),
       ]
     ) {
       await assertRejects(
@@ -111,6 +120,45 @@ Deno.test("serve --cors --spa --quiet --cgi-dir wire the options through", async
     }
     assertEquals(io.stdout.split("\n").filter((l) => l.includes('"GET ')).length, 0);
   } finally {
+    controller.abort();
+    await server.finished;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("serve --cgi-timeout stops a script and the child it started, with 504", async () => {
+  const dir = await makeSite();
+  await Deno.writeTextFile(
+    `${dir}/cgi-bin/stuck.sh`,
+    `sleep 100000 & echo $! > "${dir}/child.pid"; wait\n`,
+  );
+  const controller = new AbortController();
+  const io = captureIo();
+  const { server, url } = await startServe(
+    [dir, "--port", "0", "--quiet", "--cgi-dir", `${dir}/cgi-bin`, "--cgi-timeout", "0.3"],
+    io,
+    controller.signal,
+  );
+  let child = 0;
+  try {
+    const started = Date.now();
+    const result = await curl(["-o", "/dev/null", "-w", "%{http_code}", `${url}cgi-bin/stuck.sh`]);
+    assertEquals(result.out, "504");
+    const elapsed = Date.now() - started;
+    assert(elapsed >= 300 && elapsed < 2000, `answered after ${elapsed} ms`);
+    child = Number(await Deno.readTextFile(`${dir}/child.pid`));
+    assert(child > 1);
+    let state = "gone";
+    try {
+      const stat = await Deno.readTextFile(`/proc/${child}/stat`);
+      state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    } catch {
+      // gone
+    }
+    assert(state === "gone" || state === "Z", `the sleep is still there: ${state}`);
+    child = 0;
+  } finally {
+    if (child > 1) Deno.kill(child, "SIGKILL");
     controller.abort();
     await server.finished;
     await Deno.remove(dir, { recursive: true });

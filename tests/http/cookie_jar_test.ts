@@ -282,3 +282,44 @@ Deno.test("CookieJar Netscape round trip keeps every field", () => {
     }));
   assertEquals(strip(copy), strip(jar));
 });
+
+Deno.test("CookieJar.setCookie() refuses a TAB, CR or LF in the name, value or path (cookies.txt could not hold it)", () => {
+  const { jar } = jarAt();
+  const url = "http://example.com/app/";
+  for (
+    const header of [
+      "a=x\ty",
+      "a\tb=1",
+      "a=1; Path=/p\tq",
+      "\ta=1\t", // surrounding TABs are whitespace and trimmed: stored as a=1
+    ]
+  ) {
+    const stored = jar.setCookie(header, url);
+    assertEquals(stored, header.startsWith("\t"), JSON.stringify(header));
+  }
+  // Parsed cookies bypass the header parser: the same rule holds, so a LF in
+  // a path can never become a second line in the file.
+  const injected = "/\nexample.com\tFALSE\t/\tFALSE\t0\tsid\tstolen";
+  assertEquals(jar.setCookie({ name: "p", value: "1", path: injected }, url), false);
+  assertEquals(jar.setCookie({ name: "v", value: "1\r\n2" }, url), false);
+  assertEquals(jar.setCookie({ name: "n\n", value: "1" }, url), false);
+  assertEquals([...jar].map((c) => `${c.name}=${c.value}`), ["a=1"]);
+  const copy = CookieJar.fromNetscape(jar.toNetscape(), { now: () => T0 });
+  assertEquals([...copy].map((c) => `${c.name}=${c.value} ${c.path}`), ["a=1 /app"]);
+});
+
+Deno.test("CookieJar.toNetscape() throws rather than write a cookie with a TAB, CR or LF", () => {
+  const { jar } = jarAt();
+  jar.setCookie("sid=secret-value", "http://example.com/");
+  for (const field of ["name", "value", "path", "domain"] as const) {
+    const [cookie] = [...jar];
+    const saved = cookie![field];
+    for (const bad of ["\t", "\r", "\n"]) {
+      cookie![field] = `${saved}${bad}x`;
+      const error = assertThrows(() => jar.toNetscape(), TypeError, `the ${field} of cookie`);
+      assert(!error.message.includes("secret-value"), "the value is not shown");
+    }
+    cookie![field] = saved;
+  }
+  assertEquals(jar.toNetscape().endsWith("\tsid\tsecret-value\n"), true);
+});

@@ -178,3 +178,40 @@ Deno.test("serveDir() behind serve(): keep-alive survives a 404 and a 206", asyn
     assertEquals(statuses, [404, 206, 200]);
   });
 });
+
+Deno.test("serveDir() behind serve(): listing links to names with \\ # ? % ; quotes <> work on the wire", async () => {
+  await withServer(async (port, root) => {
+    const names = [
+      "back\\slash.txt",
+      "#h.txt",
+      "q?.txt",
+      "50%.txt",
+      "a;b.txt",
+      '"q".txt',
+      "'s'.txt",
+      "<x>.txt",
+      "-dash.txt",
+    ];
+    await Deno.mkdir(`${root}/names`);
+    for (const [i, name] of names.entries()) {
+      await Deno.writeTextFile(`${root}/names/${name}`, `body-${i}`);
+    }
+    const listing = await raw(port, get("/names/"));
+    assertEquals(statusOf(listing), 200);
+    const hrefs = [...listing.matchAll(/<a href="([^"?.][^"]*)">/g)].map((m) => m[1]!);
+    assertEquals(hrefs.length, names.length, hrefs.join(" "));
+    const bodies = new Set<string>();
+    for (const href of hrefs) {
+      const response = await raw(port, get(`/names/${href}`));
+      assertEquals(statusOf(response), 200, href);
+      bodies.add(/body-\d+$/.exec(response)?.[0] ?? "");
+    }
+    assertEquals(bodies.size, names.length);
+    // The backslash forms of traversal stay refused on the wire.
+    for (const target of ["/names/..%5C..%5Csecret.txt", "/names%5C..%5Csecret.txt"]) {
+      const response = await raw(port, get(target));
+      assertEquals(statusOf(response), 400, target);
+      assert(!response.includes(SECRET), target);
+    }
+  });
+});

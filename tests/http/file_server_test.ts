@@ -642,3 +642,127 @@ Deno.test("serveDir() bodies read the same through a BYOB reader, without a copy
     await Deno.remove(path);
   }
 });
+
+Deno.test("serveDir() ignores If-Modified-Since dates later than its clock (RFC 9110 §13.1.3)", async () => {
+  // A date in the future is no validator the server handed out: answering
+  // 304 to it would hide every later change to the file from that client.
+  const future = new Date(Date.now() + 86_400_000).toUTCString();
+  const res = await serve("/hello.txt", { "if-modified-since": future });
+  assertEquals(res.status, 200);
+  assertEquals(await res.text(), HELLO);
+  const now = await serve("/hello.txt", { "if-modified-since": new Date().toUTCString() });
+  assertEquals(now.status, 304);
+  // A file changed a moment ago, asked about with a date an hour ahead.
+  const path = await Deno.makeTempFile();
+  try {
+    await Deno.writeTextFile(path, "fresh");
+    const ahead = new Date(Date.now() + 3_600_000).toUTCString();
+    const fresh = await serveFile(get("/x", { "if-modified-since": ahead }), path);
+    assertEquals(fresh.status, 200);
+    assertEquals(await fresh.text(), "fresh");
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+/** Names that need escaping in a URL path, each with its own content. */
+const SPECIAL_NAMES = [
+  "back\\slash.txt",
+  "two\\\\back\\slashes.txt",
+  "\\leading-backslash.txt",
+  "#hash.txt",
+  "q?mark.txt",
+  "100%.txt",
+  "%2e%2e.txt",
+  "%5c.txt",
+  "semi;colon.txt",
+  'double"quote.txt',
+  "single'quote.txt",
+  "<angle>.txt",
+  "-leading-dash.txt",
+  "a b+c&d=e.txt",
+  "tab\there.txt",
+  "new\nline.txt",
+  "émoji-🦕.txt",
+];
+
+Deno.test("serveDir() serves every listed name from its listing link (backslash, #, ?, %, ;, quotes, <>, -)", async () => {
+  const root = await Deno.makeTempDir({ prefix: "inetkit_files_names_" });
+  try {
+    for (const [i, name] of SPECIAL_NAMES.entries()) {
+      await Deno.writeTextFile(`${root}/${name}`, `content ${i}`);
+    }
+    await Deno.mkdir(`${root}/sub\\dir`);
+    await Deno.writeTextFile(`${root}/sub\\dir/in#side.txt`, "inside");
+    const listing = await serveDir(new Request("http://localhost/"), { fsRoot: root });
+    const html = await listing.text();
+    const hrefs = [
+      ...html.matchAll(/<td class="name"><svg[^>]*><use[^>]*\/><\/svg><a href="([^"]*)"/g),
+    ]
+      .map((m) => m[1]!.replaceAll("&amp;", "&"));
+    assertEquals(hrefs.length, SPECIAL_NAMES.length + 1);
+    const seen = new Set<string>();
+    for (const href of hrefs) {
+      assert(!/[\\#?"'<> ]/.test(href), `href not fully encoded: ${href}`);
+      const url = new URL(href, "http://localhost/");
+      const res = await serveDir(new Request(url), { fsRoot: root });
+      assertEquals(res.status, 200, href);
+      const text = await res.text();
+      if (href.endsWith("/")) {
+        const inner = /<a href="(in[^"]*)"/.exec(text)?.[1];
+        assertEquals(inner, "in%23side.txt");
+        const file = await serveDir(new Request(new URL(inner!, url)), { fsRoot: root });
+        assertEquals(await file.text(), "inside");
+        continue;
+      }
+      const index = Number(/^content (\d+)$/.exec(text)?.[1]);
+      assertEquals(encodeURIComponentStrict(SPECIAL_NAMES[index]!), href, text);
+      seen.add(SPECIAL_NAMES[index]!);
+    }
+    assertEquals(seen.size, SPECIAL_NAMES.length);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+function encodeURIComponentStrict(name: string): string {
+  return encodeURIComponent(name).replace(
+    /[!'()*]/g,
+    (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase(),
+  );
+}
+
+Deno.test("serveDir() still refuses %5C around dot segments, and lists no such name", async () => {
+  const root = await Deno.makeTempDir({ prefix: "inetkit_files_bs_" });
+  try {
+    // On Linux these are ordinary names; were "\" a separator they would climb.
+    for (const name of ["..\\x.txt", "a\\..\\b.txt", ".\\c.txt", "d\\.", "e\\..", "ok\\name.txt"]) {
+      await Deno.writeTextFile(`${root}/${name}`, "x");
+    }
+    const vectors = [
+      "/..%5Cx.txt",
+      "/..%5cx.txt",
+      "/a%5C..%5Cb.txt",
+      "/.%5Cc.txt",
+      "/d%5C.",
+      "/e%5C..",
+      "/%5C..%5C..%5Cetc%5Cpasswd",
+      "/ok%5Cname.txt%5C..",
+    ];
+    for (const path of vectors) {
+      const res = await serveDir(new Request(`http://localhost${path}`), { fsRoot: root });
+      assertEquals(res.status, 400, path);
+      await res.body?.cancel();
+    }
+    const ok = await serveDir(new Request("http://localhost/ok%5Cname.txt"), { fsRoot: root });
+    assertEquals(ok.status, 200);
+    await ok.body?.cancel();
+    const json = await serveDir(
+      new Request("http://localhost/", { headers: { accept: "application/json" } }),
+      { fsRoot: root },
+    );
+    assertEquals((await json.json()).map((e: { name: string }) => e.name), ["ok\\name.txt"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
