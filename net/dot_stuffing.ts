@@ -1,4 +1,5 @@
 import type { BufferedReader } from "./buffered_reader.ts";
+import { type ChunkSource, chunkSourceStream } from "./chunk_source.ts";
 import { ProtocolError } from "./protocol_error.ts";
 
 const CR = 13;
@@ -111,16 +112,138 @@ export interface ReadDotStuffedOptions {
    * @default {"any"}
    */
   lineEnding?: "crlf" | "any";
+  /**
+   * With {@linkcode readDotStuffed}: the most bytes a cancel drains to stay
+   * in step with the connection.
+   *
+   * @default {65536}
+   */
+  drainLimit?: number;
 }
 
 const CRLF_BYTES = new Uint8Array([CR, LF]);
 
 /**
- * Reads a dot-terminated block (the SMTP DATA content on a server, a POP3
- * RETR or NNTP ARTICLE response on a client) from a buffered reader as a
- * stream of unstuffed bytes with CR LF line ends. The stream ends after the
- * `.` line; the reader is then positioned just after it, ready for the next
- * reply. Lines are pulled only as the stream is read.
+ * A dot-terminated block (the SMTP DATA content on a server, a POP3 RETR or
+ * NNTP ARTICLE response on a client) read from a buffered reader as pieces
+ * of unstuffed bytes with CR LF line ends: a {@linkcode ChunkSource}, so a
+ * `TextConn` lease can stream it and, on cancel, drain what is left
+ * (Go's `closeDot`). After the last piece the reader is positioned just
+ * after the `.` line, ready for the next reply. Lines are pulled only as
+ * pieces are asked for.
+ *
+ * @example Draining the rest of an article
+ * ```ts
+ * import { BufferedReader, DotStuffedReader } from "@inetkit/inetkit/net";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const wire = "line one\r\nline two\r\n.\r\n223 next\r\n";
+ * const reader = new BufferedReader(ReadableStream.from([new TextEncoder().encode(wire)]));
+ * const block = new DotStuffedReader(reader);
+ * assertEquals(await block.drain(1024), true);
+ * assertEquals(await reader.readLine(), "223 next");
+ * ```
+ */
+export class DotStuffedReader implements ChunkSource {
+  #reader: BufferedReader;
+  #maxLineLength: number;
+  #maxSize: number;
+  #strict: boolean;
+  #size = 0;
+  #done = false;
+
+  /**
+   * Starts reading a block.
+   *
+   * @param reader The reader positioned at the first line of the block.
+   * @param options The line and size limits and the accepted line end.
+   */
+  constructor(reader: BufferedReader, options: ReadDotStuffedOptions = {}) {
+    this.#reader = reader;
+    this.#maxLineLength = options.maxLineLength ?? 65536;
+    this.#maxSize = options.maxSize ?? Infinity;
+    this.#strict = options.lineEnding === "crlf";
+  }
+
+  /** Whether the `.` line has been read. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /** Unstuffed bytes of the block so far. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * Reads the next piece: whole lines, about 16 KiB at a time.
+   *
+   * @returns The lines with CR LF ends, or `null` after the `.` line.
+   * @throws {ProtocolError} `"LINE_TOO_LONG"`, `"BODY_TOO_LARGE"`, or
+   *   `"UNEXPECTED_EOF"` when the source ends before the dot line.
+   */
+  async read(): Promise<Uint8Array | null> {
+    if (this.#done) return null;
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    while (length < 16384) {
+      const line = await this.#line();
+      if (line === null) {
+        this.#done = true;
+        return length > 0 ? joinLines(parts, length) : null;
+      }
+      parts.push(line);
+      length += line.length + 2;
+    }
+    return joinLines(parts, length);
+  }
+
+  /** One unstuffed line, or null at the dot line. */
+  async #line(): Promise<Uint8Array | null> {
+    const reader = this.#reader;
+    const line = this.#strict
+      ? await readCrlfLine(reader, this.#maxLineLength)
+      : await reader.readLineBytes({ maxLength: this.#maxLineLength });
+    if (line === null) {
+      throw new ProtocolError(
+        "UNEXPECTED_EOF",
+        "Cannot read block: stream ended before the terminating dot line",
+      );
+    }
+    if (line.length === 1 && line[0] === DOT) return null;
+    const content = line[0] === DOT ? line.subarray(1) : line;
+    this.#size += content.length + 2;
+    if (this.#size > this.#maxSize) {
+      throw new ProtocolError(
+        "BODY_TOO_LARGE",
+        `Cannot read block: it exceeds ${this.#maxSize} bytes`,
+      );
+    }
+    return content;
+  }
+
+  /**
+   * Reads and discards the rest of the block, at most `limit` more bytes.
+   *
+   * @param limit The most bytes to discard.
+   * @returns Whether the `.` line was reached.
+   */
+  async drain(limit: number): Promise<boolean> {
+    const stop = this.#size + limit;
+    while (!this.#done) {
+      if (this.#size > stop) return false;
+      if ((await this.#line()) === null) this.#done = true;
+    }
+    return true;
+  }
+}
+
+/**
+ * Reads a dot-terminated block as a stream of unstuffed bytes with CR LF
+ * line ends (see {@linkcode DotStuffedReader}). The stream ends after the
+ * `.` line; the reader is then positioned just after it. Cancelling the
+ * stream drains the rest of the block up to `drainLimit` bytes so that the
+ * reader stays in step.
  *
  * @param reader The reader positioned at the first line of the block.
  * @param options The line and size limits and the accepted line end.
@@ -144,44 +267,9 @@ export function readDotStuffed(
   reader: BufferedReader,
   options: ReadDotStuffedOptions = {},
 ): ReadableStream<Uint8Array> {
-  const maxLineLength = options.maxLineLength ?? 65536;
-  const maxSize = options.maxSize ?? Infinity;
-  const strict = options.lineEnding === "crlf";
-  let size = 0;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      // Batch lines into chunks of about 16 KiB.
-      const parts: Uint8Array[] = [];
-      let length = 0;
-      while (length < 16384) {
-        const line = strict
-          ? await readCrlfLine(reader, maxLineLength)
-          : await reader.readLineBytes({ maxLength: maxLineLength });
-        if (line === null) {
-          throw new ProtocolError(
-            "UNEXPECTED_EOF",
-            "Cannot read block: stream ended before the terminating dot line",
-          );
-        }
-        if (line.length === 1 && line[0] === DOT) {
-          if (length > 0) controller.enqueue(joinLines(parts, length));
-          controller.close();
-          return;
-        }
-        const content = line[0] === DOT ? line.subarray(1) : line;
-        size += content.length + 2;
-        if (size > maxSize) {
-          throw new ProtocolError(
-            "BODY_TOO_LARGE",
-            `Cannot read block: it exceeds ${maxSize} bytes`,
-          );
-        }
-        parts.push(content);
-        length += content.length + 2;
-      }
-      controller.enqueue(joinLines(parts, length));
-    },
-  }, { highWaterMark: 0 });
+  return chunkSourceStream(new DotStuffedReader(reader, options), {
+    drainLimit: options.drainLimit,
+  });
 }
 
 /** Reads up to CR LF only (a bare LF is content), failing as readLineBytes does. */

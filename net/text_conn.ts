@@ -631,6 +631,7 @@ function describeBytes(bytes: Uint8Array): string {
   let end = bytes.indexOf(10);
   if (end < 0) end = bytes.length;
   const text = new TextDecoder().decode(bytes.subarray(0, Math.min(end, 80)))
+    // deno-lint-ignore no-control-regex
     .replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
   return JSON.stringify(text);
 }
