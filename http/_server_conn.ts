@@ -33,6 +33,7 @@ import {
 } from "./_response_hints.ts";
 import { bodyErrors, ServerRequest } from "./_server_request.ts";
 import { assertReason, fieldPairs } from "./_validate.ts";
+import { acceptWebSocketResponse } from "./_web_socket.ts";
 import { STATUS_TEXT, type StatusCode } from "./status_code.ts";
 import type { ServeHandlerInfo, UpgradedConnection, UpgradeInit } from "./http_server.ts";
 
@@ -599,6 +600,10 @@ export class ServerConn {
     const exchange = this.#exchange!;
     const body = this.#body;
     let keepAlive = this.#keep;
+    // A 101 from upgradeWebSocket takes the connection (or, from elsewhere, becomes a 500).
+    if (response.status === 101 && exchange.upgraded === null) {
+      response = await acceptWebSocketResponse(response, exchange);
+    }
     if (exchange.upgraded !== null) {
       cancelBody(response);
       exchange.finish();

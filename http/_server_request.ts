@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { refuseNativeUpgrade } from "./_web_socket.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
 import type { BodyReader } from "./_body_reader.ts";
 import { fillHeaders, type HeadParse, latin1 } from "./_head_parser.ts";
@@ -77,6 +78,8 @@ export class ServerRequest {
       init.duplex = "half";
     }
     this.#real = new Request(this.url, init);
+    // Deno.upgradeWebSocket() cannot take over our connection: make it say so.
+    refuseNativeUpgrade(this.#real);
     return this.#real;
   }
 

@@ -18,3 +18,5 @@ export * from "./serve.ts";
 export * from "./http_connection.ts";
 export * from "./http_client.ts";
 export * from "./proxy.ts";
+export * from "./upgrade_web_socket.ts";
+export * from "./server_web_socket.ts";
