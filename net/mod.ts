@@ -36,6 +36,8 @@ export * from "./connection_deadline.ts";
 export * from "./tcp_server.ts";
 export * from "./udp_server.ts";
 export * from "./time_protocol.ts";
+export * from "./ftp_list.ts";
+export * from "./ftp_reply_error.ts";
 export * from "./telnet_codec.ts";
 export * from "./gopher_menu.ts";
 export * from "./gopher_url.ts";
