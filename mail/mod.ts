@@ -16,3 +16,7 @@ export * from "./mail_headers.ts";
 export * from "./message.ts";
 export * from "./message_builder.ts";
 export * from "./send_mail.ts";
+export * from "./mail_store.ts";
+export * from "./mail_store_error.ts";
+export * from "./memory_mail_store.ts";
+export * from "./maildir_store.ts";

@@ -1,0 +1,542 @@
+import { MaildirStore } from "../../mail/maildir_store.ts";
+import type { MailStoreEvent } from "../../mail/mail_store.ts";
+import {
+  assertStoreError,
+  bytes,
+  gatedStream,
+  mailStoreContract,
+  message,
+  text,
+} from "./_mail_store_contract.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertNotEquals,
+  assertRejects,
+  assertThrows,
+} from "../_helpers/assert.ts";
+
+mailStoreContract("MaildirStore", async () => {
+  const root = await Deno.makeTempDir({ prefix: "inetkit-maildir-" });
+  const stores: MaildirStore[] = [];
+  return {
+    durable: true,
+    open(options?: { maxMessageSize?: number }) {
+      const store = new MaildirStore(root, options);
+      stores.push(store);
+      return store;
+    },
+    async cleanup() {
+      for (const store of stores) await store.close();
+      await Deno.remove(root, { recursive: true });
+    },
+  };
+});
+
+/** Runs `fn` with a fresh temporary root and removes it afterwards. */
+async function withRoot(fn: (root: string) => Promise<void>): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "inetkit-maildir-" });
+  try {
+    await fn(root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+async function names(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const entry of Deno.readDir(dir)) out.push(entry.name);
+  return out.sort();
+}
+
+/** Polls `check` every 5 ms for up to 5 s. */
+async function waitFor(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error("condition not reached in 5 s");
+}
+
+const NAME_REGEXP = /^\d+\.M\d+P\d+Q\d+R[0-9a-f]{16}\.[^/:]+,S=\d+,W=\d+$/;
+
+// ---- durability ----
+
+Deno.test("MaildirStore.deliver() survives kill -9 right after it resolved", async () => {
+  await withRoot(async (root) => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("./_maildir_deliver_child.ts", import.meta.url).pathname,
+        root,
+        "300000",
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+      stdin: "null",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let output = "";
+    try {
+      while (!output.includes("\n")) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        output += value;
+      }
+      child.kill("SIGKILL");
+    } finally {
+      await reader.cancel().catch(() => {});
+      reader.releaseLock();
+    }
+    const status = await child.status;
+    assertEquals(status.signal, "SIGKILL");
+    assertEquals(output, "delivered 1\n");
+    await using store = new MaildirStore(root);
+    const [info] = await store.listMessages("mulder", "INBOX");
+    assertEquals(info?.uid, 1);
+    const body = await text(await store.readMessage("mulder", "INBOX", 1));
+    assert(body.startsWith("Subject: survives kill -9\r\n\r\n"));
+    assertEquals(body.length, info?.size);
+    assert(body.length >= 300000);
+    assertEquals((await names(`${root}/mulder/tmp`)).length, 0);
+    assertEquals((await store.deliver("mulder", "INBOX", message("after"))).uid, 2);
+  });
+});
+
+Deno.test("MaildirStore.deliver() fsyncs the file before the rename and the directory after it", async () => {
+  await withRoot(async (root) => {
+    await using store = new MaildirStore(root);
+    await store.status("mulder", "INBOX");
+    const log: string[] = [];
+    const paths = new WeakMap<Deno.FsFile, string>();
+    const original = { open: Deno.open, rename: Deno.rename, sync: Deno.FsFile.prototype.sync };
+    const short = (p: string | URL) =>
+      String(p).slice(root.length + "/mulder/".length).replace(/\/[^/]+$/, "/*");
+    Deno.open = async (path, options) => {
+      const file = await original.open(path, options);
+      paths.set(file, String(path));
+      return file;
+    };
+    Deno.rename = async (from, to) => {
+      log.push(`rename ${short(from)} ${short(to)}`);
+      await original.rename(from, to);
+    };
+    Deno.FsFile.prototype.sync = async function (this: Deno.FsFile) {
+      const path = paths.get(this) ?? "?";
+      log.push(`sync ${path === `${root}/mulder` ? "." : short(path)}`);
+      await original.sync.call(this);
+    };
+    try {
+      await store.deliver("mulder", "INBOX", message("durable"));
+    } finally {
+      Deno.open = original.open;
+      Deno.rename = original.rename;
+      Deno.FsFile.prototype.sync = original.sync;
+    }
+    assertEquals(log.slice(0, 3), ["sync tmp/*", "rename tmp/* new/*", "sync new"]);
+    assertEquals(log.slice(3), ["sync tmp/*", "rename tmp/* inetkit-uidlist", "sync ."]);
+  });
+});
+
+Deno.test("MaildirStore.deliver() leaves nothing in new/, cur/ or tmp/ when the stream fails half-way", async () => {
+  await withRoot(async (root) => {
+    await using store = new MaildirStore(root);
+    await store.deliver("mulder", "INBOX", message("kept"), { flags: ["\\Seen"] });
+    const before = {
+      new: await names(`${root}/mulder/new`),
+      cur: await names(`${root}/mulder/cur`),
+    };
+    const half = bytes("Subject: half\r\n\r\n" + "x".repeat(200000));
+    const { stream, release } = gatedStream(
+      [half.subarray(0, 100000), half.subarray(100000)],
+      new Error("reset"),
+    );
+    const delivery = store.deliver("mulder", "INBOX", stream, { flags: ["\\Flagged"] });
+    await waitFor(async () => (await names(`${root}/mulder/tmp`)).length === 1);
+    release();
+    await assertRejects(() => delivery, Error, "reset");
+    assertEquals(await names(`${root}/mulder/new`), before.new);
+    assertEquals(await names(`${root}/mulder/cur`), before.cur);
+    assertEquals(await names(`${root}/mulder/tmp`), []);
+    await assertStoreError(
+      () => store.deliver("mulder", "INBOX", bytes("y".repeat(1000)), { maxSize: 10 }),
+      "TOO_LARGE",
+    );
+    assertEquals(await names(`${root}/mulder/tmp`), []);
+    assertEquals(await names(`${root}/mulder/new`), before.new);
+  });
+});
+
+Deno.test("MaildirStore keeps the next UID after the highest message is expunged and the store reopened", async () => {
+  await withRoot(async (root) => {
+    {
+      await using store = new MaildirStore(root);
+      await store.deliver("mulder", "INBOX", message("a"));
+      await store.deliver("mulder", "INBOX", message("b"));
+      await store.expunge("mulder", "INBOX", [2]);
+    }
+    await using store = new MaildirStore(root);
+    assertEquals((await store.deliver("mulder", "INBOX", message("c"))).uid, 3);
+  });
+});
+
+// ---- outside tools ----
+
+Deno.test("MaildirStore.rescan() gives a message another tool wrote into new/ the next UID", async () => {
+  await withRoot(async (root) => {
+    await using store = new MaildirStore(root);
+    await store.deliver("mulder", "INBOX", message("ours"));
+    await using view = await store.openView("mulder", "INBOX");
+    const events: MailStoreEvent[] = [];
+    const watch = store.watch("mulder", "INBOX");
+    // Like Postfix: LF line ends, tmp/ then a rename into new/.
+    const outside = "Subject: from postfix\n\nline one\nline two\n";
+    await Deno.writeTextFile(`${root}/mulder/tmp/1700000000.P1Q1.mx`, outside);
+    await Deno.rename(
+      `${root}/mulder/tmp/1700000000.P1Q1.mx`,
+      `${root}/mulder/new/1700000000.P1Q1.mx`,
+    );
+    await Deno.utime(`${root}/mulder/new/1700000000.P1Q1.mx`, 1700000000, 1700000000);
+    assertEquals((await store.listMessages("mulder", "INBOX")).length, 1, "noticed only on rescan");
+    await store.rescan("mulder", "INBOX");
+    events.push((await watch.next()).value as MailStoreEvent);
+    assertEquals(events, [{ type: "exists", user: "mulder", folder: "INBOX", uids: [2] }]);
+    const info = (await store.listMessages("mulder", "INBOX"))[1]!;
+    assertEquals(info.uid, 2);
+    assertEquals(info.size, outside.length + 4);
+    assertEquals(info.internalDate.getTime(), 1700000000 * 1000);
+    assertEquals(
+      await text(await store.readMessage("mulder", "INBOX", 2)),
+      outside.replaceAll("\n", "\r\n"),
+    );
+    assertEquals(
+      await text(await store.readMessage("mulder", "INBOX", 2, { start: 23, length: 10 })),
+      "\r\nline one",
+    );
+    assertEquals(view.sync().exists, 2);
+
+    // Like mutt marking it read, then deleting the first message.
+    await Deno.rename(
+      `${root}/mulder/new/1700000000.P1Q1.mx`,
+      `${root}/mulder/cur/1700000000.P1Q1.mx:2,S`,
+    );
+    const ours = (await names(`${root}/mulder/cur`)).find((n) => !n.startsWith("1700000000.P1Q1"));
+    await Deno.remove(`${root}/mulder/cur/${ours}`);
+    await store.rescan("mulder", "INBOX");
+    const kinds = [(await watch.next()).value, (await watch.next()).value] as MailStoreEvent[];
+    assertEquals(kinds.map((e) => e.type), ["expunge", "flags"]);
+    const update = view.sync();
+    assertEquals(update.expunged, [1]);
+    assertEquals(update.flags.map((f) => [f.seq, f.message.flags]), [[1, ["\\Seen"]]]);
+    watch.close();
+    await store.close();
+    await using again = new MaildirStore(root);
+    assertEquals((await again.listMessages("mulder", "INBOX")).map((m) => [m.uid, m.flags]), [[2, [
+      "\\Seen",
+    ]]]);
+  });
+});
+
+Deno.test("MaildirStore.openView() picks up outside deliveries and moves new/ to cur/", async () => {
+  await withRoot(async (root) => {
+    await using store = new MaildirStore(root);
+    await store.status("mulder", "INBOX");
+    await Deno.writeTextFile(`${root}/mulder/new/1700000001.outside`, "Subject: x\r\n\r\n");
+    await using view = await store.openView("mulder", "INBOX");
+    assertEquals([view.exists, view.recent, view.uidAt(1)], [1, 1, 1]);
+    assertEquals(await names(`${root}/mulder/new`), []);
+    assertEquals(await names(`${root}/mulder/cur`), ["1700000001.outside:2,"]);
+  });
+});
+
+// ---- layout and other tools ----
+
+Deno.test("MaildirStore writes a standard Maildir++ layout", async () => {
+  await withRoot(async (root) => {
+    await using store = new MaildirStore(root);
+    await store.deliver("mulder", "INBOX", message("plain"));
+    await store.deliver("mulder", "INBOX", message("flagged"), {
+      flags: ["\\Seen", "\\Flagged", "\\Answered"],
+    });
+    await store.createFolder("mulder", "Archive.2024");
+    await store.createFolder("mulder", "Entwürfe");
+    await store.deliver("mulder", "Archive", message("old"), {
+      flags: ["\\Deleted", "\\Draft", "Work"],
+    });
+    const maildir = `${root}/mulder`;
+    assertEquals(await names(maildir), [
+      ".Archive",
+      ".Archive.2024",
+      ".Entw&APw-rfe",
+      "cur",
+      "inetkit-uidlist",
+      "new",
+      "tmp",
+    ]);
+    assertEquals(await names(`${maildir}/.Archive`), [
+      "cur",
+      "inetkit-uidlist",
+      "maildirfolder",
+      "new",
+      "tmp",
+    ]);
+    const [plain] = await names(`${maildir}/new`);
+    assertMatch(plain!, NAME_REGEXP);
+    const [flagged] = await names(`${maildir}/cur`);
+    assertMatch(flagged!.split(":")[0]!, NAME_REGEXP);
+    assert(flagged!.endsWith(":2,FRS"), flagged);
+    const [archived] = await names(`${maildir}/.Archive/cur`);
+    assert(archived!.endsWith(":2,DT"), archived);
+    const size = message("plain").length;
+    assert(plain!.endsWith(`,S=${size},W=${size}`));
+    assertEquals((await Deno.stat(`${maildir}/new/${plain}`)).mode! & 0o777, 0o600);
+    assertEquals((await Deno.stat(`${maildir}/cur`)).mode! & 0o777, 0o700);
+    const uidlist = await Deno.readTextFile(`${maildir}/.Archive/inetkit-uidlist`);
+    assertMatch(uidlist, /^inetkit-uidlist 1 V\d+ N2 R1\n1\t\d+\t\d+\t[^\t]+\tWork\n$/);
+    await store.subscribe("mulder", "Archive");
+    assertEquals(await Deno.readTextFile(`${maildir}/inetkit-subscriptions`), "Archive\n");
+    assertEquals(store.folderPath("mulder", "Entwürfe"), `${maildir}/.Entw&APw-rfe`);
+  });
+});
+
+const PYTHON = "/usr/bin/python3";
+const hasPython = (() => {
+  try {
+    return Deno.statSync(PYTHON).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "MaildirStore Maildirs are read and written by Python's mailbox.Maildir",
+  ignore: !hasPython,
+  async fn() {
+    await withRoot(async (root) => {
+      await using store = new MaildirStore(root);
+      await store.deliver("mulder", "INBOX", message("first", "one"));
+      await store.deliver("mulder", "INBOX", message("second", "two"), {
+        flags: ["\\Seen", "\\Answered"],
+      });
+      await store.deliver("mulder", "Archive", message("archived", "three"), {
+        createFolder: true,
+        flags: ["\\Flagged"],
+      });
+      const script = `
+import json, mailbox, sys
+md = mailbox.Maildir(sys.argv[1], create=False)
+out = {"folders": sorted(md.list_folders()), "inbox": [], "archive": []}
+for msg in sorted(md, key=lambda m: m["Subject"]):
+    out["inbox"].append([msg["Subject"], msg.get_flags(), msg.get_subdir(), msg.get_payload()])
+for msg in md.get_folder("Archive"):
+    out["archive"].append([msg["Subject"], msg.get_flags(), msg.get_subdir()])
+md.add(b"Subject: from python\\n\\nwritten by mailbox.Maildir\\n")
+print(json.dumps(out))
+`;
+      const result = await new Deno.Command(PYTHON, { args: ["-c", script, `${root}/mulder`] })
+        .output();
+      assertEquals(new TextDecoder().decode(result.stderr), "");
+      const seen = JSON.parse(new TextDecoder().decode(result.stdout));
+      assertEquals(seen, {
+        folders: ["Archive"],
+        // Python's parser turns CRLF into LF in payloads.
+        inbox: [["first", "", "new", "one\n"], ["second", "RS", "cur", "two\n"]],
+        archive: [["archived", "F", "cur"]],
+      });
+      await store.rescan("mulder", "INBOX");
+      const infos = await store.listMessages("mulder", "INBOX");
+      assertEquals(infos.map((m) => m.uid), [1, 2, 3]);
+      assertEquals(
+        await text(await store.readMessage("mulder", "INBOX", 3)),
+        "Subject: from python\r\n\r\nwritten by mailbox.Maildir\r\n",
+      );
+    });
+  },
+});
+
+Deno.test("MaildirStore lineEnding lf writes Unix line ends and serves CRLF", async () => {
+  await withRoot(async (root) => {
+    await using store = new MaildirStore(root, { lineEnding: "lf" });
+    const crlf = "Subject: lf\r\n\r\nbody\r\nend\r\n";
+    const { size } = await store.deliver("mulder", "INBOX", bytes(crlf));
+    assertEquals(size, crlf.length);
+    const [name] = await names(`${root}/mulder/new`);
+    assertEquals(
+      await Deno.readTextFile(`${root}/mulder/new/${name}`),
+      crlf.replaceAll("\r\n", "\n"),
+    );
+    assert(name!.endsWith(`,S=${crlf.length - 4},W=${crlf.length}`));
+    assertEquals(await text(await store.readMessage("mulder", "INBOX", 1)), crlf);
+    for (let start = 0; start <= crlf.length; start++) {
+      const part = await text(await store.readMessage("mulder", "INBOX", 1, { start, length: 5 }));
+      assertEquals(part, crlf.slice(start, start + 5));
+    }
+    assertThrows(() => new MaildirStore(root, { lineEnding: "cr" as "lf" }), TypeError);
+    assertThrows(() => new MaildirStore(""), TypeError);
+  });
+});
+
+// ---- index ----
+
+Deno.test("MaildirStore starts over with a new UID validity when the uidlist is torn", async () => {
+  await withRoot(async (root) => {
+    let validity: number;
+    {
+      await using store = new MaildirStore(root);
+      validity = (await store.deliver("mulder", "INBOX", message("a"))).uidValidity;
+      await store.deliver("mulder", "INBOX", message("b"));
+    }
+    const path = `${root}/mulder/inetkit-uidlist`;
+    const whole = await Deno.readTextFile(path);
+    await Deno.writeTextFile(path, whole.slice(0, whole.length - 7));
+    await using store = new MaildirStore(root);
+    const status = await store.status("mulder", "INBOX");
+    assertNotEquals(status.uidValidity, validity);
+    assertEquals([status.messages, status.uidNext], [2, 3]);
+    assertEquals(await Deno.readTextFile(path).then((t) => t.endsWith("\n")), true);
+  });
+});
+
+Deno.test("MaildirStore imports a dovecot-uidlist so Dovecot's UIDs stay", async () => {
+  await withRoot(async (root) => {
+    const maildir = `${root}/mulder`;
+    for (const sub of ["cur", "new", "tmp"]) {
+      await Deno.mkdir(`${maildir}/${sub}`, { recursive: true });
+    }
+    await Deno.writeTextFile(`${maildir}/cur/1700000001.M1P1.peers:2,S`, "Subject: one\n\nx\n");
+    await Deno.writeTextFile(
+      `${maildir}/cur/1700000002.M2P2.peers:2,`,
+      "Subject: two\r\n\r\ny\r\n",
+    );
+    await Deno.writeTextFile(`${maildir}/new/1700000009.new`, "Subject: three\n\n");
+    await Deno.writeTextFile(
+      `${maildir}/dovecot-uidlist`,
+      "3 V1796297559 N19 G6dcf19005753116b541b000083ecc375\n" +
+        "1 :1700000001.M1P1.peers\n2 W19 :1700000002.M2P2.peers\n18 W1613 :1796297827.gone\n",
+    );
+    await using store = new MaildirStore(root);
+    const status = await store.status("mulder", "INBOX");
+    assertEquals([status.uidValidity, status.uidNext, status.messages], [1796297559, 20, 3]);
+    const infos = await store.listMessages("mulder", "INBOX");
+    assertEquals(infos.map((m) => [m.uid, m.flags, m.size]), [[1, ["\\Seen"], 19], [2, [], 19], [
+      19,
+      [],
+      18,
+    ]]);
+    assertEquals(infos[0]!.uniqueId, "000000016B115357");
+  });
+});
+
+const PEER_MAILDIR = "/home/mulder/Maildir";
+const hasPeerMaildir = (() => {
+  try {
+    return Deno.statSync(`${PEER_MAILDIR}/cur`).isDirectory;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "MaildirStore reads a copy of the Dovecot peer's Maildir with Dovecot's UIDs and sizes",
+  ignore: !hasPeerMaildir,
+  async fn() {
+    await withRoot(async (root) => {
+      const copy = await new Deno.Command("cp", { args: ["-a", PEER_MAILDIR, `${root}/mulder`] })
+        .output();
+      assertEquals(copy.code, 0);
+      await using store = new MaildirStore(root);
+      const infos = await store.listMessages("mulder", "INBOX");
+      // The peers' README: UID 1 "Test message one" (\Seen, 343 octets), UID 2 unseen, 331 octets.
+      assertEquals(infos.slice(0, 2).map((m) => [m.uid, m.flags, m.size]), [[1, ["\\Seen"], 343], [
+        2,
+        [],
+        331,
+      ]]);
+      const first = await text(await store.readMessage("mulder", "INBOX", 1));
+      assertEquals(first.length, 343);
+      assertStringIn(first, "Test message one");
+      const folders = (await store.listFolders("mulder")).map((f) => f.name);
+      assert(folders.includes("Archive"), folders.join(" "));
+      assertEquals((await store.status("mulder", "Archive")).messages, 1);
+    });
+  },
+});
+
+function assertStringIn(haystack: string, needle: string): void {
+  assert(haystack.includes(needle), `expected ${JSON.stringify(needle)} in the message`);
+}
+
+// ---- hostile and stale entries ----
+
+Deno.test("MaildirStore.listFolders() ignores directories that are no valid folders", async () => {
+  await withRoot(async (root) => {
+    await using store = new MaildirStore(root);
+    await store.createFolder("mulder", "Real");
+    const maildir = `${root}/mulder`;
+    for (
+      const dir of [".a..b", ".&AOk", ".INBOX", ".no-cur", ".inbox", ".&AGEAYgBj-", ".x\u0001y"]
+    ) {
+      await Deno.mkdir(`${maildir}/${dir}`);
+      if (dir !== ".no-cur") await Deno.mkdir(`${maildir}/${dir}/cur`);
+    }
+    await Deno.symlink("/etc", `${maildir}/.link`);
+    assertEquals((await store.listFolders("mulder")).map((f) => f.name), ["INBOX", "Real"]);
+  });
+});
+
+Deno.test("MaildirStore removes stale files from tmp/ and keeps fresh ones", async () => {
+  await withRoot(async (root) => {
+    const maildir = `${root}/mulder`;
+    for (const sub of ["cur", "new", "tmp"]) {
+      await Deno.mkdir(`${maildir}/${sub}`, { recursive: true });
+    }
+    await Deno.writeTextFile(`${maildir}/tmp/stale`, "half a message");
+    await Deno.writeTextFile(`${maildir}/tmp/fresh`, "being delivered by another tool");
+    const twoDaysAgo = Date.now() / 1000 - 2 * 24 * 3600;
+    await Deno.utime(`${maildir}/tmp/stale`, twoDaysAgo, twoDaysAgo);
+    await using store = new MaildirStore(root);
+    await store.status("mulder", "INBOX");
+    assertEquals(await names(`${maildir}/tmp`), ["fresh"]);
+  });
+});
+
+Deno.test("MaildirStore.deleteFolder() removes the directory and leaves no trash behind", async () => {
+  await withRoot(async (root) => {
+    await using store = new MaildirStore(root);
+    await store.deliver("mulder", "Old", message("x"), { createFolder: true });
+    await store.deleteFolder("mulder", "Old");
+    assertEquals(await names(`${root}/mulder`), ["cur", "new", "tmp"]);
+    assertEquals(await names(`${root}/mulder/tmp`), []);
+  });
+});
+
+Deno.test("MaildirStore maildirOf places each user's Maildir", async () => {
+  await withRoot(async (root) => {
+    await using store = new MaildirStore("/nonexistent", {
+      maildirOf: (user) => `${root}/home/${user}/Maildir`,
+    });
+    await store.deliver("scully", "INBOX", message("x"));
+    assertEquals((await names(`${root}/home/scully/Maildir/new`)).length, 1);
+    await assertStoreError(() => store.deliver("../x", "INBOX", message("x")), "BAD_NAME");
+  });
+});
+
+Deno.test("MaildirStore.copy() hard-links the file and keeps the copy independent", async () => {
+  await withRoot(async (root) => {
+    await using store = new MaildirStore(root);
+    await store.createFolder("mulder", "Copies");
+    await store.deliver("mulder", "INBOX", message("x"));
+    await store.copy("mulder", "INBOX", [1], "Copies");
+    await store.setFlags("mulder", "Copies", [1], ["\\Seen"]);
+    await store.expunge("mulder", "INBOX", [1]);
+    const [copy] = await names(`${root}/mulder/.Copies/cur`);
+    assert(copy!.endsWith(":2,S"));
+    assertEquals((await Deno.stat(`${root}/mulder/.Copies/cur/${copy}`)).nlink, 1);
+    assertEquals(
+      await text(await store.readMessage("mulder", "Copies", 1)),
+      new TextDecoder().decode(message("x")),
+    );
+  });
+});
