@@ -22,7 +22,7 @@ import type {
 import { MailStoreError } from "./mail_store_error.ts";
 import { checkFolder, isSystemFlag, orderFlags, quoteName } from "./_mail_store_names.ts";
 import { LfNormalizer } from "./_mail_store_crlf.ts";
-import { decodeMutf7, encodeMutf7 } from "./_maildir_utf7.ts";
+import { decodeImapUtf7, encodeImapUtf7 } from "./imap_utf7.ts";
 import {
   formatUidlist,
   parseDovecotUidlist,
@@ -90,7 +90,7 @@ export class MaildirBackend implements MailBackend {
   /** The directory of a folder. */
   folderDir(user: string, folder: string): string {
     const root = this.#maildir(user);
-    return folder === "INBOX" ? root : `${root}/.${encodeMutf7(folder)}`;
+    return folder === "INBOX" ? root : `${root}/.${encodeImapUtf7(folder)}`;
   }
 
   async #ensureMaildir(user: string): Promise<string> {
@@ -107,7 +107,7 @@ export class MaildirBackend implements MailBackend {
     try {
       for await (const entry of Deno.readDir(root)) {
         if (!entry.isDirectory || !entry.name.startsWith(".") || entry.name.length < 2) continue;
-        const decoded = decodeMutf7(entry.name.slice(1));
+        const decoded = decodeFolderName(entry.name.slice(1));
         if (decoded === undefined || decoded === "INBOX") continue;
         let canonical: string;
         try {
@@ -672,5 +672,14 @@ async function exists(path: string): Promise<boolean> {
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
     throw error;
+  }
+}
+
+/** A folder directory's name decoded, or undefined when it is not canonical modified UTF-7. */
+function decodeFolderName(text: string): string | undefined {
+  try {
+    return decodeImapUtf7(text);
+  } catch {
+    return undefined;
   }
 }

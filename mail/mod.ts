@@ -20,3 +20,8 @@ export * from "./mail_store.ts";
 export * from "./mail_store_error.ts";
 export * from "./memory_mail_store.ts";
 export * from "./maildir_store.ts";
+export * from "./imap_utf7.ts";
+export * from "./imap_response_reader.ts";
+export * from "./imap_types.ts";
+export * from "./imap_string.ts";
+export * from "./imap_command_reader.ts";
