@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { CgiConnectionInfo, CgiOptions } from "./cgi.ts";
+import type { CgiConnectionInfo, CgiOptions } from "./_cgi_types.ts";
 import type { CgiScript } from "./_cgi_script.ts";
 
 const CGI_HEADER_NAME_REGEXP = /^[A-Za-z0-9-]+$/;

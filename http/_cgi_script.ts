@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { CgiOptions } from "./cgi.ts";
+import type { CgiOptions } from "./_cgi_types.ts";
 
 /** A script found under a CGI directory. */
 export interface CgiScript {

@@ -23,7 +23,7 @@ import {
   readHead,
   RESPONSE,
 } from "./_head_parser.ts";
-import type { HttpConnectionOptions, HttpRequestInit } from "./http_connection.ts";
+import type { HttpConnectionOptions, HttpRequestInit } from "./_client_types.ts";
 import { responseLimits } from "./_limits.ts";
 import {
   assertFieldName,

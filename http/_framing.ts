@@ -5,7 +5,17 @@
  * @module
  */
 import { ProtocolError } from "../net/protocol_error.ts";
-import type { BodyFraming } from "./body_framing.ts";
+
+/**
+ * How a message body is delimited on an HTTP/1.1 connection (RFC 9112 §6):
+ * no body, a `Content-Length`, chunked transfer coding, or (responses only)
+ * everything until the connection closes.
+ */
+export type BodyFraming =
+  | { kind: "none" }
+  | { kind: "length"; length: number }
+  | { kind: "chunked"; close?: boolean }
+  | { kind: "close" };
 
 const DIGITS_REGEXP = /^[0-9]{1,15}$/;
 const TOKEN_REGEXP = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

@@ -4,11 +4,23 @@
  * @module
  */
 import type { HeadLimits } from "./_head_parser.ts";
-import type { ReadRequestHeadOptions } from "./request_head.ts";
-import type { ReadResponseHeadOptions } from "./response_head.ts";
+
+/** The request-head limit options (the public option types have these fields). */
+export interface RequestLimitOptions {
+  maxRequestLineSize?: number;
+  maxHeaderSize?: number;
+  maxHeaderCount?: number;
+}
+
+/** The response-head limit options (the public option types have these fields). */
+export interface ResponseLimitOptions {
+  maxLineLength?: number;
+  maxHeaderSize?: number;
+  maxHeaderCount?: number;
+}
 
 /** The limits a server applies, from its options. */
-export function requestLimits(options: ReadRequestHeadOptions): HeadLimits {
+export function requestLimits(options: RequestLimitOptions): HeadLimits {
   const maxHeaderBytes = positive(options.maxHeaderSize ?? 16384, "maxHeaderSize");
   return {
     maxStartLine: positive(options.maxRequestLineSize ?? 8192, "maxRequestLineSize"),
@@ -28,7 +40,7 @@ function positive(n: number, name: string): number {
 }
 
 /** The limits a client applies, from its options. */
-export function responseLimits(options: ReadResponseHeadOptions): HeadLimits {
+export function responseLimits(options: ResponseLimitOptions): HeadLimits {
   const line = options.maxLineLength ?? 65536;
   const size = options.maxHeaderSize ?? 262144;
   const count = options.maxHeaderCount ?? 1000;

@@ -35,7 +35,7 @@ import { bodyErrors, ServerRequest } from "./_server_request.ts";
 import { assertReason, fieldPairs } from "./_validate.ts";
 import { acceptWebSocketResponse } from "./_web_socket.ts";
 import { STATUS_TEXT, type StatusCode } from "./status_code.ts";
-import type { ServeHandlerInfo, UpgradedConnection, UpgradeInit } from "./http_server.ts";
+import type { ServeHandlerInfo, UpgradedConnection, UpgradeInit } from "./_server_types.ts";
 
 /** Settings shared by the connections of one server. */
 export interface ServerConfig {

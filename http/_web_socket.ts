@@ -1,13 +1,12 @@
 /**
- * The glue between `upgradeWebSocket`, the {@linkcode ServerWebSocket} it
+ * The glue between `upgradeWebSocket`, the `ServerWebSocket` it
  * returns and the server: the registry of 101 responses the server may turn
  * into WebSocket connections, and {@linkcode acceptWebSocketResponse}, the
  * one call the server makes when a handler returns a 101 response.
  *
  * @module
  */
-import type { ServeHandlerInfo, UpgradedConnection } from "./http_server.ts";
-import type { ServerWebSocket } from "./server_web_socket.ts";
+import type { ServeHandlerInfo, UpgradedConnection } from "./_server_types.ts";
 
 /** What `upgradeWebSocket` tells the socket it creates. */
 export interface WebSocketInit {
@@ -26,11 +25,11 @@ export interface WebSocketInit {
 /** The socket operations only this module's callers may use (set by the class). */
 export interface WebSocketInternals {
   /** Makes a socket in the CONNECTING state. */
-  create(init: WebSocketInit): ServerWebSocket;
+  create(init: WebSocketInit): WebSocket;
   /** Runs the socket on the upgraded connection; settles when it is closed. */
-  run(socket: ServerWebSocket, conn: UpgradedConnection, signal: AbortSignal): Promise<void>;
+  run(socket: WebSocket, conn: UpgradedConnection, signal: AbortSignal): Promise<void>;
   /** Ends a socket whose connection never came (CLOSED, error and close events). */
-  abandon(socket: ServerWebSocket, error: unknown): void;
+  abandon(socket: WebSocket, error: unknown): void;
 }
 
 let internals: WebSocketInternals | null = null;
@@ -46,10 +45,10 @@ export function webSocketInternals(): WebSocketInternals {
   return internals;
 }
 
-const pending = new WeakMap<Response, ServerWebSocket>();
+const pending = new WeakMap<Response, WebSocket>();
 
 /** Marks `response` as the upgrade of `socket`. */
-export function registerWebSocketResponse(response: Response, socket: ServerWebSocket): void {
+export function registerWebSocketResponse(response: Response, socket: WebSocket): void {
   pending.set(response, socket);
 }
 

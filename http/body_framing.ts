@@ -1,16 +1,8 @@
 import type { HeaderField } from "../net/mime_header.ts";
 import { requestFraming, responseFraming } from "./_framing.ts";
 
-/**
- * How a message body is delimited on an HTTP/1.1 connection (RFC 9112 §6):
- * no body, a `Content-Length`, chunked transfer coding, or (responses only)
- * everything until the connection closes.
- */
-export type BodyFraming =
-  | { kind: "none" }
-  | { kind: "length"; length: number }
-  | { kind: "chunked"; close?: boolean }
-  | { kind: "close" };
+export type { BodyFraming } from "./_framing.ts";
+import type { BodyFraming } from "./_framing.ts";
 
 /** What framing needs to know of a request head. */
 export interface RequestFramingHead {

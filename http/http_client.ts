@@ -1,6 +1,6 @@
 import { connectTcp } from "../net/connect_tcp.ts";
 import { ClientConn, clientSettings, StaleConnectionError } from "./_client_conn.ts";
-import type { HttpConnectionOptions, HttpRequestInit } from "./http_connection.ts";
+import type { HttpConnectionOptions, HttpRequestInit } from "./_client_types.ts";
 
 /** Options for {@linkcode HttpClient}. */
 export interface HttpClientOptions extends Omit<HttpConnectionOptions, "host"> {

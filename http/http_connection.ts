@@ -2,87 +2,8 @@ import { connectTcp, type TlsOptions } from "../net/connect_tcp.ts";
 import type { DuplexConn } from "../net/duplex_conn.ts";
 import { ClientConn, clientSettings } from "./_client_conn.ts";
 
-/** What one request carries, for {@linkcode HttpConnection} and `HttpClient`. */
-export interface HttpRequestInit {
-  /**
-   * The method.
-   *
-   * @default {"GET"}
-   */
-  method?: string;
-  /** The header fields. `Host` defaults to the connection's host. */
-  headers?: HeadersInit;
-  /**
-   * The body. Strings, bytes, `Blob`, `FormData` and `URLSearchParams` are
-   * sent with `Content-Length` (and a `Content-Type` as `fetch` would set);
-   * a `ReadableStream` is sent chunked, or as is when `Content-Length` is
-   * set in `headers`.
-   */
-  body?: BodyInit | null;
-  /** Cancels the request; if the body is being read, errors it. */
-  signal?: AbortSignal;
-  /**
-   * Milliseconds for the whole exchange, reading the body included; then
-   * the connection is closed and the call (or the body) fails with a
-   * `TimeoutError`.
-   *
-   * @default {no limit}
-   */
-  timeout?: number;
-  /**
-   * Sends `Expect: 100-continue` and holds the body until the server agrees
-   * or a second passes (RFC 9110 §10.1.1).
-   *
-   * @default {false}
-   */
-  expectContinue?: boolean;
-}
-
-/** Options for {@linkcode HttpConnection}. */
-export interface HttpConnectionOptions {
-  /**
-   * The `Host` header value for requests that do not set one.
-   *
-   * @default {the peer's address, or "localhost"}
-   */
-  host?: string;
-  /**
-   * Milliseconds from a request written to its response head.
-   *
-   * @default {30000}
-   */
-  headersTimeout?: number;
-  /**
-   * The most bytes in the response status line or any field line.
-   *
-   * @default {65536}
-   */
-  maxLineLength?: number;
-  /**
-   * The most bytes in a response header section.
-   *
-   * @default {262144}
-   */
-  maxHeaderSize?: number;
-  /**
-   * The most fields in a response header section.
-   *
-   * @default {1000}
-   */
-  maxHeaderCount?: number;
-  /**
-   * The most interim (1xx) responses before the final one.
-   *
-   * @default {100}
-   */
-  max1xxResponses?: number;
-  /**
-   * A `User-Agent` value for requests that do not set one.
-   *
-   * @default {none}
-   */
-  userAgent?: string;
-}
+export type { HttpConnectionOptions, HttpRequestInit } from "./_client_types.ts";
+import type { HttpConnectionOptions, HttpRequestInit } from "./_client_types.ts";
 
 /** Options for {@linkcode HttpConnection.connect}. */
 export interface HttpConnectOptions extends HttpConnectionOptions {

@@ -1,5 +1,5 @@
 import { ProtocolError } from "../net/protocol_error.ts";
-import type { UpgradedConnection } from "./http_server.ts";
+import type { UpgradedConnection } from "./_server_types.ts";
 import {
   encodeClosePayload,
   encodeWsFrame,
@@ -154,8 +154,8 @@ export class ServerWebSocket extends EventTarget implements WebSocket {
   static {
     registerWebSocketInternals({
       create: (init) => new ServerWebSocket(TOKEN, init),
-      run: (socket, conn, signal) => socket.#run(conn, signal),
-      abandon: (socket, error) => socket.#abandon(error),
+      run: (socket, conn, signal) => (socket as ServerWebSocket).#run(conn, signal),
+      abandon: (socket, error) => (socket as ServerWebSocket).#abandon(error),
     });
   }
 

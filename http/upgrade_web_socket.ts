@@ -237,13 +237,13 @@ export function upgradeWebSocket(
   if (protocol !== "") responseHeaders.set("sec-websocket-protocol", protocol);
   const response = new WebSocketResponse(null, { headers: responseHeaders });
   const url = request.url.replace(/^http/i, "ws");
-  const socket: ServerWebSocket = webSocketInternals().create({
+  const socket = webSocketInternals().create({
     url,
     protocol,
     maxMessageSize,
     idleTimeout,
     closeTimeout,
-  });
+  }) as ServerWebSocket;
   registerWebSocketResponse(response, socket);
   return { socket, response };
 }

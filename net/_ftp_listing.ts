@@ -14,7 +14,7 @@ import type {
   FtpListLineOptions,
   FtpListOptions,
   FtpPermissions,
-} from "./ftp_list.ts";
+} from "./_ftp_types.ts";
 import { type FtpZone, ftpZone, inferListingYear, parseFtpTime } from "./_ftp_time.ts";
 
 /** 40 MiB, the listing cap of RELIABILITY.md. */

@@ -1,4 +1,4 @@
-import type { GopherItem } from "./gopher_menu.ts";
+import type { GopherItem } from "./_gopher_types.ts";
 
 /** Options for {@linkcode parseGophermap}. */
 export interface GophermapOptions {

@@ -3,6 +3,8 @@ import { mediaTypeFor } from "./_mime_types.ts";
 import { menuTooLarge, readMenuLine } from "./_gopher_lines.ts";
 
 export { type GopherTextOptions, readGopherText } from "./_gopher_text.ts";
+export type { GopherItem } from "./_gopher_types.ts";
+import type { GopherItem } from "./_gopher_types.ts";
 export { type Gophermap, type GophermapOptions, parseGophermap } from "./_gopher_gophermap.ts";
 
 const CR = 13;
@@ -112,27 +114,6 @@ export const GOPHER_ITEM_TYPE_NAMES: Readonly<Record<string, string>> = Object.f
   ":": "bitmap image",
   "<": "sound",
 });
-
-/** One line of a Gopher menu (RFC 1436 §3.8). */
-export interface GopherItem {
-  /** The item type, one character; see {@linkcode GOPHER_ITEM_TYPE}. */
-  type: string;
-  /** The text to show the user. */
-  display: string;
-  /** The string to send to `host` to fetch the item. */
-  selector: string;
-  /** The server holding the item (a placeholder for `i` and `3` lines). */
-  host: string;
-  /** Its port, 1 to 65535 (0 allowed for `i` and `3` lines). */
-  port: number;
-  /**
-   * Whether the server offers the item over Gopher+ (a fifth field of `+`,
-   * or `?` for an ASK form). A plain client can ignore it.
-   */
-  plus?: boolean;
-  /** The line as received, without its line end; set by the parsers. */
-  raw?: string;
-}
 
 /** A parsed menu. */
 export interface GopherMenu {
