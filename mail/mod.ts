@@ -25,3 +25,4 @@ export * from "./imap_response_reader.ts";
 export * from "./imap_types.ts";
 export * from "./imap_string.ts";
 export * from "./imap_command_reader.ts";
+export * from "./mail_server_auth.ts";
