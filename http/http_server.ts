@@ -1,3 +1,7 @@
+import { ConnectionDeadline } from "../net/connection_deadline.ts";
+import { DeadlineClock } from "../net/deadline_clock.ts";
+import { type DuplexConn, localNetAddr, remoteNetAddr } from "../net/duplex_conn.ts";
+import { closeQuietly } from "../net/_io.ts";
 import { TcpServer } from "../net/tcp_server.ts";
 import { requestLimits } from "./_limits.ts";
 import { ServerClock, type ServerConfig, ServerConn } from "./_server_conn.ts";
@@ -144,7 +148,9 @@ function nonNegative(value: number, name: string): number {
 export class HttpServer implements AsyncDisposable {
   #tcp: TcpServer;
   #config: ServerConfig;
-  #timer: ReturnType<typeof setInterval>;
+  #deadlines: DeadlineClock;
+  #external = new Set<Promise<void>>();
+  #externalConns = new Set<ServerConn>();
   #finished: Promise<void>;
   #shutdown: Promise<void> | null = null;
 
@@ -164,6 +170,17 @@ export class HttpServer implements AsyncDisposable {
     const headersTimeout = nonNegative(options.headersTimeout ?? 30000, "headersTimeout");
     const keepAliveTimeout = nonNegative(options.keepAliveTimeout ?? 5000, "keepAliveTimeout");
     const clock = new ServerClock();
+    // One timer for the clock, the Date header and every connection's
+    // deadline: the TcpServer's clock, ticking even when idle.
+    const deadlines = new DeadlineClock({
+      persistent: true,
+      resolution: Math.max(
+        10,
+        Math.min(1000, Math.floor(Math.min(headersTimeout || 1000, keepAliveTimeout || 1000) / 4)),
+      ),
+    });
+    deadlines.onTick = (now) => clock.tick(now);
+    this.#deadlines = deadlines;
     this.#config = {
       handler: handler as ServerConfig["handler"],
       onError: options.onError ?? defaultOnError,
@@ -185,6 +202,7 @@ export class HttpServer implements AsyncDisposable {
       cert: options.cert,
       key: options.key,
       maxConnections: options.maxConnections,
+      clock: deadlines,
       onError: (error) => console.error("HttpServer: cannot accept:", error),
     }, async (conn, info) => {
       // Responses are written whole or in deliberate pieces: no Nagle delay.
@@ -208,31 +226,10 @@ export class HttpServer implements AsyncDisposable {
         config.conns.delete(served);
       }
     });
-    // One timer for the clock, the Date header and every deadline.
-    const interval = Math.max(
-      10,
-      Math.min(
-        1000,
-        Math.floor(
-          Math.min(
-            headersTimeout || 1000,
-            keepAliveTimeout || 1000,
-          ) / 4,
-        ),
-      ),
-    );
-    this.#timer = setInterval(() => {
-      clock.tick();
-      const now = clock.now;
-      for (const conn of config.conns) {
-        if (conn.deadline !== 0 && now >= conn.deadline) {
-          conn.deadline = 0;
-          conn.expire();
-        }
-      }
-    }, interval);
-    this.#finished = this.#tcp.finished.finally(() => {
-      clearInterval(this.#timer);
+    this.#finished = this.#tcp.finished.then(async () => {
+      while (this.#external.size > 0) await Promise.allSettled([...this.#external]);
+    }).finally(() => {
+      deadlines.close();
       options.signal?.removeEventListener("abort", onAbort);
     });
     const onAbort = () => void this.shutdown();
@@ -241,6 +238,47 @@ export class HttpServer implements AsyncDisposable {
   }
 
   /** The address the server listens on. */
+  /**
+   * Serves HTTP/1.1 on a connection that did not come through this server's
+   * listener (a TLS stream upgraded elsewhere, a tunnel, an in-memory duplex
+   * in a test), with the server's handler, limits and deadlines. It counts
+   * for shutdown like the others.
+   *
+   * @param conn The connection; it is closed when serving ends.
+   * @param addresses The addresses to report when the duplex has none.
+   * @returns Settles when the connection is done.
+   * @throws {TypeError} If the server is shutting down.
+   */
+  serveConnection(
+    conn: DuplexConn,
+    addresses: { remoteAddr?: Deno.NetAddr; localAddr?: Deno.NetAddr } = {},
+  ): Promise<void> {
+    if (this.#shutdown !== null) {
+      closeQuietly(conn);
+      return Promise.reject(new TypeError("Cannot serve connection: the server is shutting down"));
+    }
+    const unknown: Deno.NetAddr = { transport: "tcp", hostname: "0.0.0.0", port: 0 };
+    const deadline = new ConnectionDeadline(this.#deadlines, {
+      onExpire: () => closeQuietly(conn),
+    });
+    const served = new ServerConn(conn, {
+      remoteAddr: addresses.remoteAddr ?? remoteNetAddr(conn) ?? unknown,
+      localAddr: addresses.localAddr ?? localNetAddr(conn) ?? unknown,
+      deadline,
+    }, this.#config);
+    this.#config.conns.add(served);
+    this.#externalConns.add(served);
+    const task: Promise<void> = Promise.race([served.run(), served.killed]).finally(() => {
+      deadline.dispose();
+      closeQuietly(conn);
+      this.#config.conns.delete(served);
+      this.#externalConns.delete(served);
+      this.#external.delete(task);
+    });
+    this.#external.add(task);
+    return task;
+  }
+
   get addr(): Deno.NetAddr {
     return this.#tcp.addr;
   }
@@ -272,6 +310,7 @@ export class HttpServer implements AsyncDisposable {
     const timer = setTimeout(() => {
       for (const conn of conns) conn.kill();
     }, timeout);
+    for (const served of this.#externalConns) served.shutdown();
     try {
       await this.#tcp.shutdown({ timeout });
       await this.#finished;

@@ -17,12 +17,10 @@ export type {
 } from "./_ftp_types.ts";
 import type {
   FtpFileInfo,
-  FtpFileType,
   FtpListing,
   FtpListingOptions,
   FtpListLineOptions,
   FtpListOptions,
-  FtpPermissions,
 } from "./_ftp_types.ts";
 
 /**

@@ -856,3 +856,39 @@ Deno.test("HttpServer survives random bytes and keeps serving (seeded)", async (
   await after.send(OK);
   assertEquals((await after.response()).status, 200);
 });
+
+Deno.test("HttpServer.serveConnection() serves HTTP on an in-memory duplex", async () => {
+  await using server = serve(
+    { port: 0 },
+    (request, info) =>
+      new Response(
+        `${request.method} ${new URL(request.url).pathname} from ${info.remoteAddr.hostname}`,
+      ),
+  );
+  const wire = new TextEncoder().encode(
+    "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+  );
+  const out: Uint8Array[] = [];
+  const conn = {
+    readable: ReadableStream.from([wire]),
+    writable: new WritableStream<Uint8Array>({ write: (c) => void out.push(c) }),
+    close() {},
+  };
+  await server.serveConnection(conn, {
+    remoteAddr: { transport: "tcp", hostname: "192.0.2.7", port: 1 },
+  });
+  const text = new TextDecoder().decode(concat(out));
+  assertStringIncludes(text, "GET /a from 192.0.2.7");
+  assertStringIncludes(text, "GET /b from 192.0.2.7");
+  assertEquals(text.match(/HTTP\/1\.1 200 OK/g)?.length, 2);
+});
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
