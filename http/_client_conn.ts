@@ -11,7 +11,15 @@ import { ProtocolError } from "../net/protocol_error.ts";
 import type { DuplexConn } from "../net/duplex_conn.ts";
 import { BodyReader, CHUNKED, CLOSE, LENGTH, NONE } from "./_body_reader.ts";
 import { DEFAULT_CHUNKED_LIMITS } from "./_chunked_parser.ts";
-import { addDeadline, cancelDeadline, type DeadlineEntry } from "../net/deadline_clock.ts";
+import {
+  addDeadline,
+  cancelDeadline,
+  clientClock,
+  type DeadlineEntry,
+} from "../net/deadline_clock.ts";
+import { type ByteConn, byteConn } from "../net/_byte_conn.ts";
+import { closeQuietly, writeAll } from "../net/_io.ts";
+import { HttpClientResponse } from "./http_client_response.ts";
 import { responseFraming } from "./_framing.ts";
 import {
   fieldValues,
@@ -45,6 +53,10 @@ export interface ClientSettings {
   max1xx: number;
   /** A User-Agent value, or null. */
   userAgent: string | null;
+  /** Milliseconds without response bytes while reading; 0 for none. */
+  readTimeout: number;
+  /** The cap of the buffered body helpers. */
+  maxBodySize: number;
 }
 
 /** Called when the exchange is over: whether the connection can be reused. */
@@ -65,11 +77,6 @@ const DRAIN_ON_CANCEL = 65536;
 const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
-interface Writes {
-  write(bytes: Uint8Array): Promise<void>;
-  closeWrite(): Promise<void>;
-}
-
 /** A prepared body: bytes to send with the head, or a stream. */
 interface PreparedBody {
   bytes: Uint8Array | null;
@@ -78,17 +85,39 @@ interface PreparedBody {
   replayable: boolean;
 }
 
+/** One request's state while it is in flight. */
+interface Exchange {
+  /** Whether the connection carried a request before (a stale-connection retry is possible). */
+  reused: boolean;
+  /** Releases the connection once; `reusable` says whether it may carry another request. */
+  finish(reusable: boolean): void;
+  /** The read deadline (head or body), touched as bytes arrive. */
+  deadline: DeadlineEntry | null;
+  /** Whether the caller's `timeout` (the whole exchange) is armed instead of the head/read ones. */
+  total: boolean;
+  /** Settles with whether the request body went out completely. */
+  upload: Promise<boolean>;
+  /** Starts sending the body (after 100 Continue, or at once). */
+  sendBody(): void;
+  /** Still waiting for 100 Continue before sending the body. */
+  waitingContinue: boolean;
+  /** Whether a response byte arrived. */
+  gotBytes: boolean;
+}
+
 /** See the module documentation. */
 export class ClientConn {
   readonly conn: DuplexConn;
   readonly reader: BufferedReader;
-  #writes: Writes;
+  #io: ByteConn;
   #settings: ClientSettings;
   #busy = false;
   #broken = false;
   #closed = false;
   #used = 0;
   #abortReason: unknown = null;
+  /** The deadline of the exchange in flight, touched on every read. */
+  #readDeadline: DeadlineEntry | null = null;
   /** True between a finished exchange and the next request's write. */
   #idle = false;
   /** The connection was closed because the server spoke while it was idle. */
@@ -104,7 +133,6 @@ export class ClientConn {
   constructor(conn: DuplexConn, settings: ClientSettings) {
     this.conn = conn;
     this.#settings = settings;
-    const rw = conn as Partial<Deno.Conn>;
     if (typeof (conn as Partial<Deno.TcpConn>).setNoDelay === "function") {
       try {
         (conn as Deno.TcpConn).setNoDelay(true);
@@ -112,27 +140,18 @@ export class ClientConn {
         // not a TCP connection after all
       }
     }
-    if (typeof rw.read === "function" && typeof rw.write === "function") {
-      const c = conn as unknown as Deno.Conn;
-      this.reader = new BufferedReader(c, { bufferSize: 16384 });
-      this.#writes = {
-        async write(bytes: Uint8Array): Promise<void> {
-          let off = 0;
-          while (off < bytes.length) off += await c.write(off === 0 ? bytes : bytes.subarray(off));
-        },
-        async closeWrite(): Promise<void> {
-          await c.closeWrite?.();
-        },
-      };
-    } else {
-      this.reader = new BufferedReader(conn.readable, { bufferSize: 16384 });
-      const writer = conn.writable.getWriter();
-      this.#writes = {
-        write: (bytes) => writer.write(bytes),
-        closeWrite: () => writer.close(),
-      };
-    }
+    this.#io = byteConn(conn);
+    this.reader = new BufferedReader(this.#io, {
+      bufferSize: 16384,
+      onRead: settings.readTimeout > 0 ? this.#onRead : undefined,
+    });
   }
+
+  /** Every read pushes the read deadline back (an idle, not a total, timeout). */
+  #onRead = (): void => {
+    const deadline = this.#readDeadline;
+    if (deadline !== null) deadline.at = clientClock.now + this.#settings.readTimeout;
+  };
 
   /** Whether another request may be sent now. */
   get reusable(): boolean {
@@ -158,11 +177,7 @@ export class ClientConn {
     if (this.#closed) return;
     this.#closed = true;
     this.#broken = true;
-    try {
-      this.conn.close();
-    } catch {
-      // already closed
-    }
+    closeQuietly(this.conn);
   }
 
   /**
@@ -173,7 +188,36 @@ export class ClientConn {
     target: string,
     init: HttpRequestInit,
     release: ReleaseHook,
+    url = "",
   ): Promise<Response> {
+    this.#checkSendable(release);
+    const method = init.method ?? "GET";
+    assertMethod(method);
+    assertTarget(target);
+    const prepared = isSimpleBody(init.body) ? simpleBody(init.body) : await prepareBody(init.body);
+    const built = buildHead(
+      method,
+      target,
+      init.headers,
+      prepared,
+      this.#settings,
+      init.expectContinue === true,
+    );
+    init.signal?.throwIfAborted();
+    const x = this.#begin(init, release, prepared, built);
+    try {
+      await this.#sendHead(x, built, prepared);
+      const p = await this.#readFinalHead(x);
+      return await this.#respond(x, method, p, built, url);
+    } catch (error) {
+      x.finish(false);
+      if (this.#abortReason !== null) throw this.#abortReason;
+      throw error;
+    }
+  }
+
+  /** Refuses to send on a closed, busy or desynchronised connection. */
+  #checkSendable(release: ReleaseHook): void {
     if (this.#closed) {
       if (this.#unsolicited) {
         release(false);
@@ -191,239 +235,261 @@ export class ClientConn {
         "Cannot send request while another is running: read or cancel the previous body first",
       );
     }
-    const method = init.method ?? "GET";
-    assertMethod(method);
-    assertTarget(target);
-    const prepared = isSimpleBody(init.body) ? simpleBody(init.body) : await prepareBody(init.body);
-    const built = buildHead(
-      method,
-      target,
-      init.headers,
-      prepared,
-      this.#settings,
-      init.expectContinue === true,
-    );
+  }
+
+  /** Takes the connection for one exchange: release, abort and deadline wiring. */
+  #begin(
+    init: HttpRequestInit,
+    release: ReleaseHook,
+    prepared: PreparedBody,
+    built: BuiltHead,
+  ): Exchange {
     const signal = init.signal;
-    signal?.throwIfAborted();
     this.#busy = true;
     const reused = this.#used > 0;
     this.#used++;
     let released = false;
-    const finish = (reusable: boolean) => {
-      if (released) return;
-      released = true;
-      cleanup();
-      if (!reusable) this.#broken = true;
-      this.#busy = false;
-      this.idleSince = Date.now();
-      if (!reusable) this.close();
-      else if (!this.#broken) this.#watchIdle();
-      release(reusable && !this.#broken);
-    };
     // Aborts and timeouts close the connection; pending reads then fail and
     // the reason replaces their error.
     const onAbort = () => {
       this.#abortReason ??= signal?.reason ?? new DOMException("Aborted", "AbortError");
       this.close();
     };
-    let timer: DeadlineEntry | null = null;
-    const armTimer = (ms: number, what: string) => {
-      cancelDeadline(timer);
-      timer = addDeadline(ms, () => {
-        this.#abortReason ??= new DOMException(`Timed out ${what}`, "TimeoutError");
-        this.close();
-      });
-    };
-    const cleanup = () => {
-      cancelDeadline(timer);
-      signal?.removeEventListener("abort", onAbort);
-    };
     signal?.addEventListener("abort", onAbort, { once: true });
-    if (init.timeout !== undefined) armTimer(init.timeout, "waiting for the response");
-    else if (this.#settings.headersTimeout > 0) {
-      armTimer(this.#settings.headersTimeout, "waiting for the response head");
+    const x: Exchange = {
+      reused,
+      deadline: null,
+      total: init.timeout !== undefined,
+      upload: Promise.resolve(true),
+      waitingContinue: built.expectContinue,
+      gotBytes: false,
+      finish: (reusable) => {
+        if (released) return;
+        released = true;
+        cancelDeadline(x.deadline);
+        if (this.#readDeadline === x.deadline) this.#readDeadline = null;
+        signal?.removeEventListener("abort", onAbort);
+        if (!reusable) this.#broken = true;
+        this.#busy = false;
+        this.idleSince = Date.now();
+        if (!reusable) this.close();
+        else if (!this.#broken) this.#watchIdle();
+        release(reusable && !this.#broken);
+      },
+      sendBody: () => {
+        if (prepared.bytes !== null && built.expectContinue) {
+          x.upload = writeAll(this.#io, prepared.bytes).then(() => true, () => false);
+        } else if (prepared.stream !== null) {
+          x.upload = this.#pump(prepared.stream, built.chunked, built.length);
+        }
+      },
+    };
+    const settings = this.#settings;
+    if (init.timeout !== undefined) {
+      this.#arm(x, init.timeout, `Timed out after ${init.timeout} ms`);
+    } else if (settings.headersTimeout > 0) {
+      this.#arm(x, settings.headersTimeout, "Timed out waiting for the response head");
     }
-    let gotBytes = false;
+    return x;
+  }
+
+  /** Arms the exchange's deadline `ms` from now; at expiry the connection closes. */
+  #arm(x: Exchange, ms: number, message: string): void {
+    cancelDeadline(x.deadline);
+    x.deadline = addDeadline(ms, () => {
+      this.#abortReason ??= new DOMException(message, "TimeoutError");
+      this.close();
+    });
+  }
+
+  /** Writes the head (and a fixed body, unless 100-continue holds it back). */
+  async #sendHead(x: Exchange, built: BuiltHead, prepared: PreparedBody): Promise<void> {
+    const head = built.head;
+    let first: Uint8Array;
+    if (prepared.bytes !== null && !built.expectContinue) {
+      first = new Uint8Array(head.length + prepared.bytes.length);
+      putLatin1(first, head);
+      first.set(prepared.bytes, head.length);
+    } else {
+      first = new Uint8Array(head.length);
+      putLatin1(first, head);
+    }
+    // Anything the server sent before this request was written answers
+    // no request of ours: never read it as the response (desync).
+    if (this.reader.buffered > 0 || this.reader.eof) {
+      this.#unsolicited = true;
+      throw new StaleConnectionError(
+        new ProtocolError(
+          "UNSOLICITED",
+          "Cannot send request: the server sent data on the idle connection",
+        ),
+      );
+    }
+    this.#idle = false;
     try {
-      // Head and a fixed body in one write.
-      const expect = built.expectContinue;
-      const head = built.head;
-      let first: Uint8Array;
-      if (prepared.bytes !== null && !expect) {
-        first = new Uint8Array(head.length + prepared.bytes.length);
-        putLatin1(first, head);
-        first.set(prepared.bytes, head.length);
-      } else {
-        first = new Uint8Array(head.length);
-        putLatin1(first, head);
+      await writeAll(this.#io, first);
+    } catch (error) {
+      throw x.reused && this.#abortReason === null ? new StaleConnectionError(error) : error;
+    }
+    if (!built.expectContinue) x.sendBody();
+  }
+
+  /** Reads heads until the final one, handling 100 Continue and the 1xx cap. */
+  async #readFinalHead(x: Exchange): Promise<HeadParse> {
+    let interim = 0;
+    for (;;) {
+      if (x.waitingContinue && !(await this.#waitReadable(CONTINUE_WAIT))) {
+        // No answer within the wait: send the body anyway (RFC 9110 §10.1.1).
+        x.waitingContinue = false;
+        x.sendBody();
       }
-      // Anything the server sent before this request was written answers
-      // no request of ours: never read it as the response (desync).
-      if (this.reader.buffered > 0 || this.reader.eof) {
-        this.#unsolicited = true;
-        throw new StaleConnectionError(
-          new ProtocolError(
-            "UNSOLICITED",
-            "Cannot send request: the server sent data on the idle connection",
-          ),
+      let p: HeadParse;
+      try {
+        p = await this.#readHead();
+      } catch (error) {
+        if (!x.gotBytes && x.reused && this.#abortReason === null && isStale(error)) {
+          throw new StaleConnectionError(error);
+        }
+        throw error;
+      }
+      x.gotBytes = true;
+      if (p.status >= 200) {
+        if (p.status > 599) {
+          throw new ProtocolError("BAD_STATUS", `Cannot read response: status ${p.status}`);
+        }
+        return p;
+      }
+      if (p.status === 101) {
+        throw new ProtocolError(
+          "BAD_STATUS",
+          "Cannot read response: unexpected 101 Switching Protocols",
         );
       }
-      this.#idle = false;
-      try {
-        await this.#writes.write(first);
-      } catch (error) {
-        throw reused && this.#abortReason === null ? new StaleConnectionError(error) : error;
+      if (++interim > this.#settings.max1xx) {
+        throw new ProtocolError(
+          "TOO_MANY_INTERIM",
+          `Cannot read response: more than ${this.#settings.max1xx} interim responses`,
+        );
       }
-      let upload: Promise<boolean> = Promise.resolve(true);
-      let p: HeadParse | null = null;
-      let interim = 0;
-      const sendBody = () => {
-        if (prepared.bytes !== null && expect) {
-          upload = this.#writes.write(prepared.bytes).then(() => true, () => false);
-        } else if (prepared.stream !== null) {
-          upload = this.#pump(prepared.stream, built.chunked, built.length);
-        }
-      };
-      if (!expect) sendBody();
-      let waitingContinue = expect;
-      for (;;) {
-        if (waitingContinue) {
-          const got = await this.#waitReadable(CONTINUE_WAIT);
-          if (!got) {
-            // No answer within the wait: send the body anyway (RFC 9110 §10.1.1).
-            waitingContinue = false;
-            sendBody();
-          }
-        }
-        try {
-          p = await this.#readHead();
-        } catch (error) {
-          if (!gotBytes && reused && this.#abortReason === null && isStale(error)) {
-            throw new StaleConnectionError(error);
-          }
-          throw error;
-        }
-        gotBytes = true;
-        if (p.status >= 200) break;
-        if (p.status === 101) {
-          throw new ProtocolError(
-            "BAD_STATUS",
-            "Cannot read response: unexpected 101 Switching Protocols",
-          );
-        }
-        if (++interim > this.#settings.max1xx) {
-          throw new ProtocolError(
-            "TOO_MANY_INTERIM",
-            `Cannot read response: more than ${this.#settings.max1xx} interim responses`,
-          );
-        }
-        if (p.status === 100 && waitingContinue) {
-          waitingContinue = false;
-          sendBody();
-        }
+      if (p.status === 100 && x.waitingContinue) {
+        x.waitingContinue = false;
+        x.sendBody();
       }
-      if (p.status > 599) {
-        throw new ProtocolError("BAD_STATUS", `Cannot read response: status ${p.status}`);
-      }
-      // A final answer before the server agreed to the body: a 2xx means it
-      // is reading anyway (an echo); anything else means it never will.
-      let reusable = true;
-      if (waitingContinue) {
-        if (p.status < 300) sendBody();
-        else reusable = false;
-      }
-      const framing = responseFraming(
-        method,
-        p.status,
-        p.minor,
-        p.transferEncodingCount > 0
-          ? fieldValues(p, p.transferEncoding, p.transferEncodingCount)
-          : null,
-        p.contentLengthCount > 0 ? fieldValues(p, p.contentLength, p.contentLengthCount) : null,
-      );
-      if (framing.kind === "close" || (framing.kind === "chunked" && framing.close)) {
-        reusable = false;
-      }
-      if (!keepAliveResponse(p) || built.close) reusable = false;
-      if (init.timeout === undefined) cancelDeadline(timer);
-      const headers = fillHeaders(p, new Headers());
-      const statusText = latin1(p.buf, p.reasonStart, p.reasonEnd);
-      const kind = framing.kind === "length"
-        ? LENGTH
-        : framing.kind === "chunked"
-        ? CHUNKED
-        : framing.kind === "close"
-        ? CLOSE
-        : NONE;
-      const body = new BodyReader(
-        this.reader,
-        kind,
-        framing.kind === "length" ? framing.length : 0,
-        {
-          onEnd: () => {
-            const clean = this.reader.buffered === 0;
-            upload.then((ok) => finish(reusable && ok && clean));
-          },
-          onError: () => finish(false),
-        },
-        { ...DEFAULT_CHUNKED_LIMITS, bareLf: true },
-      );
-      if (body.done || NULL_BODY_STATUS.has(p.status)) {
-        if (!body.done) {
-          // A 205 with a body: discard it (a Response cannot carry one).
-          if (!(await body.drain(DRAIN_ON_CANCEL))) reusable = false;
-        }
-        const clean = this.reader.buffered === 0;
-        const ok = await upload;
-        finish(reusable && ok && clean);
-        return new Response(null, { status: p.status, statusText, headers });
-      }
-      // A small body already received in full: hand it over as bytes (no
-      // stream machinery) and free the connection at once.
-      if (kind === LENGTH && framing.kind === "length" && framing.length <= SMALL_BODY) {
-        const view = this.reader.peekBuffered();
-        if (view.length >= framing.length) {
-          const bytes = await body.readAll(framing.length);
-          const ok = await upload;
-          if (ok && reusable && this.reader.buffered === 0) finish(true);
-          else finish(false);
-          return new Response(bytes as Uint8Array<ArrayBuffer>, {
-            status: p.status,
-            statusText,
-            headers,
-          });
-        }
-      }
-      const stream = new ReadableStream<Uint8Array>({
-        pull: async (controller) => {
-          let piece: Uint8Array | null;
-          try {
-            piece = await body.read();
-          } catch (error) {
-            controller.error(this.#abortReason ?? error);
-            return;
-          }
-          if (piece === null) controller.close();
-          else controller.enqueue(piece);
-        },
-        cancel: () => {
-          body.cancelled = true;
-          if (this.#closed || body.failed) {
-            finish(false);
-            return;
-          }
-          // Keep the connection if what is left is small.
-          body.drain(DRAIN_ON_CANCEL).then((ok) => {
-            if (!ok) finish(false);
-          }, () => finish(false));
-        },
-      }, { highWaterMark: 0 });
-      return new Response(stream, { status: p.status, statusText, headers });
-    } catch (error) {
-      finish(false);
-      if (this.#abortReason !== null) throw this.#abortReason;
-      throw error;
     }
+  }
+
+  /** Turns the final head into a Response with a body that releases the connection. */
+  async #respond(
+    x: Exchange,
+    method: string,
+    p: HeadParse,
+    built: BuiltHead,
+    url: string,
+  ): Promise<Response> {
+    // A final answer before the server agreed to the body: a 2xx means it
+    // is reading anyway (an echo); anything else means it never will.
+    let reusable = true;
+    if (x.waitingContinue) {
+      if (p.status < 300) x.sendBody();
+      else reusable = false;
+    }
+    const framing = responseFraming(
+      method,
+      p.status,
+      p.minor,
+      p.transferEncodingCount > 0
+        ? fieldValues(p, p.transferEncoding, p.transferEncodingCount)
+        : null,
+      p.contentLengthCount > 0 ? fieldValues(p, p.contentLength, p.contentLengthCount) : null,
+    );
+    if (framing.kind === "close" || (framing.kind === "chunked" && framing.close)) {
+      reusable = false;
+    }
+    if (!keepAliveResponse(p) || built.close) reusable = false;
+    // The head is in: from here only the read timeout (or the caller's total) applies.
+    if (!x.total) this.#startReadTimeout(x);
+    const init: ResponseInit = {
+      status: p.status,
+      statusText: latin1(p.buf, p.reasonStart, p.reasonEnd),
+      headers: fillHeaders(p, new Headers()),
+    };
+    const max = this.#settings.maxBodySize;
+    const kind = framing.kind === "length"
+      ? LENGTH
+      : framing.kind === "chunked"
+      ? CHUNKED
+      : framing.kind === "close"
+      ? CLOSE
+      : NONE;
+    const length = framing.kind === "length" ? framing.length : 0;
+    const body = new BodyReader(this.reader, kind, length, {
+      onEnd: () => {
+        const clean = this.reader.buffered === 0;
+        x.upload.then((ok) => x.finish(reusable && ok && clean));
+      },
+      onError: () => x.finish(false),
+    }, { ...DEFAULT_CHUNKED_LIMITS, bareLf: true });
+    if (body.done || NULL_BODY_STATUS.has(p.status)) {
+      // A 205 with a body: discard it (a Response cannot carry one).
+      if (!body.done && !(await body.drain(DRAIN_ON_CANCEL))) reusable = false;
+      const clean = this.reader.buffered === 0;
+      const ok = await x.upload;
+      x.finish(reusable && ok && clean);
+      return new HttpClientResponse(null, init, { url, maxBodySize: max });
+    }
+    // A small body already received in full: hand it over as bytes (no
+    // stream machinery) and free the connection at once.
+    if (kind === LENGTH && length <= SMALL_BODY && this.reader.peekBuffered().length >= length) {
+      const bytes = await body.readAll(length);
+      const ok = await x.upload;
+      x.finish(ok && reusable && this.reader.buffered === 0);
+      return new HttpClientResponse(bytes as Uint8Array<ArrayBuffer>, init, {
+        url,
+        maxBodySize: max,
+        lengthKnown: true,
+      });
+    }
+    const stream = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        let piece: Uint8Array | null;
+        try {
+          piece = await body.read();
+        } catch (error) {
+          controller.error(this.#abortReason ?? error);
+          return;
+        }
+        if (piece === null) controller.close();
+        else controller.enqueue(piece);
+      },
+      cancel: () => {
+        body.cancelled = true;
+        if (this.#closed || body.failed) {
+          x.finish(false);
+          return;
+        }
+        // Keep the connection if what is left is small.
+        body.drain(DRAIN_ON_CANCEL).then((ok) => {
+          if (!ok) x.finish(false);
+        }, () => x.finish(false));
+      },
+    }, { highWaterMark: 0 });
+    return new HttpClientResponse(stream, init, {
+      url,
+      maxBodySize: max,
+      lengthKnown: kind === LENGTH && length <= max,
+    });
+  }
+
+  /** Replaces the head deadline by the read (idle) deadline, touched by every read. */
+  #startReadTimeout(x: Exchange): void {
+    const ms = this.#settings.readTimeout;
+    if (ms <= 0) {
+      cancelDeadline(x.deadline);
+      x.deadline = null;
+      return;
+    }
+    this.#arm(x, ms, `Timed out after ${ms} ms without response bytes`);
+    this.#readDeadline = x.deadline;
   }
 
   /**
@@ -433,7 +499,6 @@ export class ClientConn {
    */
   #watchIdle(): void {
     this.#idle = true;
-    const fill = this.#pendingFill ??= this.reader.fill().finally(() => this.#pendingFill = null);
     const settled = () => {
       if (!this.#idle || this.#closed) return;
       this.#unsolicited = true;
@@ -442,11 +507,12 @@ export class ClientConn {
       this.onIdleClose = null;
       hook?.();
     };
-    fill.then(settled, settled);
+    // The read stays in flight; the next request's reads wait for it and
+    // keep what it brought.
+    this.reader.fill().then(settled, settled);
   }
 
   async #readHead(): Promise<HeadParse> {
-    if (this.#pendingFill !== null) await this.#pendingFill;
     const reader = this.reader;
     const limits = this.#settings.limits;
     if (reader.buffered === 0 && !(await reader.fill())) {
@@ -468,21 +534,20 @@ export class ClientConn {
     return p;
   }
 
-  /** Waits up to `ms` for response bytes; resolves to whether some came. */
+  /**
+   * Waits up to `ms` for response bytes, without losing any (the read goes
+   * on when the wait ends); resolves to whether some came.
+   */
   async #waitReadable(ms: number): Promise<boolean> {
     if (this.reader.buffered > 0) return true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-    this.#pendingFill ??= this.reader.fill().finally(() => (this.#pendingFill = null));
-    const fill = this.#pendingFill.then(() => true, () => true);
     try {
-      return await Promise.race([fill, timeout]);
-    } finally {
-      clearTimeout(timer);
+      await this.reader.fill(undefined, { signal: AbortSignal.timeout(ms) });
+      return true;
+    } catch (error) {
+      if (error instanceof DOMException && error.name === "TimeoutError") return false;
+      return true;
     }
   }
-
-  #pendingFill: Promise<boolean> | null = null;
 
   /** Sends a body stream; resolves to whether it went out completely. */
   async #pump(
@@ -508,11 +573,11 @@ export class ClientConn {
             out.set(value, size.length);
             out[out.length - 2] = 13;
             out[out.length - 1] = 10;
-            await this.#writes.write(out);
+            await writeAll(this.#io, out);
           } else {
-            await this.#writes.write(encoder.encode(size));
-            await this.#writes.write(value);
-            await this.#writes.write(CRLF);
+            await writeAll(this.#io, encoder.encode(size));
+            await writeAll(this.#io, value);
+            await writeAll(this.#io, CRLF);
           }
         } else {
           if (sent + value.length > length) {
@@ -520,11 +585,11 @@ export class ClientConn {
               `Cannot send body: the stream is longer than Content-Length ${length}`,
             );
           }
-          await this.#writes.write(value);
+          await writeAll(this.#io, value);
         }
         sent += value.length;
       }
-      if (chunked) await this.#writes.write(LAST_CHUNK);
+      if (chunked) await writeAll(this.#io, LAST_CHUNK);
       else if (sent !== length) {
         throw new TypeError(`Cannot send body: the stream ended after ${sent} of ${length} bytes`);
       }
@@ -758,11 +823,21 @@ export function clientSettings(options: HttpConnectionOptions, host: string): Cl
   if (!Number.isSafeInteger(max1xx) || max1xx < 0) {
     throw new RangeError(`Cannot use max1xxResponses ${max1xx}: not a non-negative integer`);
   }
+  const readTimeout = options.readTimeout ?? 300000;
+  if (!Number.isSafeInteger(readTimeout) || readTimeout < 0) {
+    throw new RangeError(`Cannot use readTimeout ${readTimeout}: not a non-negative integer`);
+  }
+  const maxBodySize = options.maxBodySize ?? 16 * 1024 * 1024;
+  if (!(maxBodySize >= 0)) {
+    throw new RangeError(`Cannot use maxBodySize ${maxBodySize}: not a non-negative number`);
+  }
   return {
     host: options.host ?? host,
     headersTimeout,
     limits: responseLimits(options),
     max1xx,
     userAgent: options.userAgent ?? null,
+    readTimeout,
+    maxBodySize,
   };
 }

@@ -82,6 +82,23 @@ export interface HttpConnectionOptions {
    */
   max1xxResponses?: number;
   /**
+   * Milliseconds a response may go without a byte arriving, while its head
+   * or its body is read; then the connection is closed and the read fails
+   * with a `TimeoutError`. A slow but steady download is never cut by it.
+   *
+   * @default {300000}
+   */
+  readTimeout?: number;
+  /**
+   * The most bytes the buffered body helpers (`text()`, `json()`,
+   * `arrayBuffer()`, `bytes()`, `blob()`, `formData()`) read; a longer
+   * body fails with a `ProtocolError` `"BODY_TOO_LARGE"`. Reading `body` as a
+   * stream is not limited. `Infinity` turns the limit off.
+   *
+   * @default {16777216}
+   */
+  maxBodySize?: number;
+  /**
    * A `User-Agent` value for requests that do not set one.
    *
    * @default {none}

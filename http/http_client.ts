@@ -164,6 +164,7 @@ export class HttpClient implements AsyncDisposable {
           target,
           requestInit,
           (reusable) => this.#release(pool, conn, reusable),
+          url.href,
         );
       } catch (error) {
         if (error instanceof StaleConnectionError) {

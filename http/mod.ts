@@ -16,6 +16,7 @@ export * from "./body_framing.ts";
 export * from "./http_server.ts";
 export * from "./serve.ts";
 export * from "./http_connection.ts";
+export * from "./http_client_response.ts";
 export * from "./http_client.ts";
 export * from "./proxy.ts";
 export * from "./upgrade_web_socket.ts";

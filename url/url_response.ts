@@ -1,3 +1,4 @@
+import { HttpClientResponse } from "../http/http_client_response.ts";
 /** Options for {@linkcode UrlResponse}. */
 export interface UrlResponseInit {
   /**
@@ -17,6 +18,13 @@ export interface UrlResponseInit {
   headers?: HeadersInit;
   /** The URL the response came from, after redirects. */
   url: string;
+  /**
+   * The most bytes the buffered helpers (`text()`, `json()`, ...) read from a
+   * streamed body (see `HttpClientResponse`); `Infinity` for no limit.
+   *
+   * @default {16777216}
+   */
+  maxBodySize?: number;
   /**
    * Whether redirects were followed to get here.
    *
@@ -67,7 +75,7 @@ function extra(response: Response): Extra {
  * assertEquals(await response.text(), "hello");
  * ```
  */
-export class UrlResponse extends Response {
+export class UrlResponse extends HttpClientResponse {
   /**
    * Creates a response.
    *
@@ -93,6 +101,10 @@ export class UrlResponse extends Response {
       status: webStatus,
       statusText: init.statusText ?? "",
       headers: init.headers,
+    }, {
+      url: init.url,
+      maxBodySize: init.maxBodySize,
+      lengthKnown: !(body instanceof ReadableStream),
     });
     extras.set(this, { url: init.url, redirected: init.redirected ?? false, status });
   }
