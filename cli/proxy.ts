@@ -18,8 +18,9 @@ import {
 } from "./_command.ts";
 import { serve } from "../http/serve.ts";
 import type { HttpServer } from "../http/http_server.ts";
-import { HttpClient } from "../http/http_client.ts";
-import { serveProxy } from "../http/proxy.ts";
+import type { HttpClient } from "../http/http_client.ts";
+import { proxyClient, serveProxy, type ServeProxyOptions } from "../http/proxy.ts";
+import { IpCidr } from "../net/ip_cidr.ts";
 
 const HELP = `Usage: proxy [options]
 
@@ -32,6 +33,11 @@ Options:
   --connect-port N    Allow CONNECT to port N (default: 443 only); repeatable
   --connect-any       Allow CONNECT to any port
   --ca-cert FILE      Trust this extra CA (PEM) for https:// targets
+  --allow CIDR        Only reach these address ranges; repeatable
+  --deny CIDR         Never reach these address ranges; repeatable (default:
+                      169.254.0.0/16 fe80::/10 0.0.0.0/8; --deny none clears it)
+  --timeout SECONDS   Give up on an upstream that sends nothing for this long
+                      (head and body; default 30 for the head, 300 for bodies)
   --quiet             Do not print access-log lines
   -h, --help          Show this help
 `;
@@ -62,7 +68,7 @@ export async function startProxy(
 ): Promise<RunningProxy> {
   const parsed = parseArgs(args, {
     booleans: ["connect-any", "quiet", "help"],
-    values: ["port", "host", "connect-port", "ca-cert"],
+    values: ["port", "host", "connect-port", "ca-cert", "allow", "deny", "timeout"],
     aliases: { h: "help", p: "port" },
   });
   if (parsed.positional.length > 0) {
@@ -81,8 +87,37 @@ export async function startProxy(
       throw new UsageError(`Cannot read CA certificate ${file}`);
     }
   }
-  const client = new HttpClient({ caCerts });
-  const options = {
+  const ranges = (flag: string) =>
+    flagStrings(parsed, flag).flatMap((v) => v.split(",")).filter((v) => v !== "");
+  const allow = ranges("allow");
+  const deny = ranges("deny");
+  for (const range of [...allow, ...deny]) {
+    if (range === "none") continue;
+    try {
+      IpCidr.parse(range);
+    } catch {
+      throw new UsageError(`Invalid address range ${range} (use CIDR, e.g. 10.0.0.0/8)`);
+    }
+  }
+  const timeoutText = flagString(parsed, "timeout");
+  let timeout: number | undefined;
+  if (timeoutText !== undefined) {
+    timeout = Number(timeoutText);
+    if (!(timeout > 0) || timeout > 86400) {
+      throw new UsageError(`Invalid --timeout ${timeoutText} (seconds, more than 0)`);
+    }
+    timeout = Math.round(timeout * 1000);
+  }
+  const rules: ServeProxyOptions = {
+    caCerts,
+    allowDestinations: allow.length > 0 ? allow : undefined,
+    denyDestinations: deny.length === 0 ? undefined : deny.filter((d) => d !== "none"),
+    timeout,
+    readTimeout: timeout,
+  };
+  const client = proxyClient(rules);
+  const options: ServeProxyOptions = {
+    ...rules,
     client,
     connectPorts: connectPorts === "any" || connectPorts.length > 0 ? connectPorts : [443],
   };

@@ -1,4 +1,5 @@
-import { connectTcp } from "../net/connect_tcp.ts";
+import { connectTcp, type ConnectTcpOptions } from "../net/connect_tcp.ts";
+import type { DuplexConn } from "../net/duplex_conn.ts";
 import { ClientConn, clientSettings, StaleConnectionError } from "./_client_conn.ts";
 import type { HttpConnectionOptions, HttpRequestInit } from "./_client_types.ts";
 
@@ -24,6 +25,14 @@ export interface HttpClientOptions extends Omit<HttpConnectionOptions, "host"> {
   connectTimeout?: number;
   /** Extra CA certificates (PEM) to trust for `https:` URLs. */
   caCerts?: string[];
+  /**
+   * Opens the connection for a new pooled connection. Replace it to pin the
+   * addresses a name resolves to, to enforce egress rules (the proxy does),
+   * or to record what would be dialled in tests.
+   *
+   * @default {connectTcp}
+   */
+  dial?: (options: ConnectTcpOptions) => Promise<DuplexConn>;
 }
 
 interface Waiter {
@@ -218,7 +227,7 @@ export class HttpClient implements AsyncDisposable {
       pool.count++;
     }
     try {
-      const conn = await connectTcp({
+      const conn = await (this.#options.dial ?? connectTcp)({
         hostname,
         port,
         tls: tls ? { caCerts: this.#options.caCerts } : false,

@@ -237,7 +237,6 @@ export class HttpServer implements AsyncDisposable {
     else options.signal?.addEventListener("abort", onAbort, { once: true });
   }
 
-  /** The address the server listens on. */
   /**
    * Serves HTTP/1.1 on a connection that did not come through this server's
    * listener (a TLS stream upgraded elsewhere, a tunnel, an in-memory duplex
@@ -279,6 +278,7 @@ export class HttpServer implements AsyncDisposable {
     return task;
   }
 
+  /** The address the server listens on. */
   get addr(): Deno.NetAddr {
     return this.#tcp.addr;
   }

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { connectTcp } from "../net/connect_tcp.ts";
+import { connectTcp, type ConnectTcpOptions } from "../net/connect_tcp.ts";
+import { IpCidr, isIpAddress } from "../net/ip_cidr.ts";
 import { HttpClient } from "./http_client.ts";
 
 /** What {@linkcode serveProxy} needs from the server; an `HttpServer` handler's `info` fits. */
@@ -72,6 +73,153 @@ export interface ServeProxyOptions {
   tunnelIdleTimeout?: number;
   /** Extra CA certificates (PEM) for `https://` targets forwarded by a per-request client. */
   caCerts?: string[];
+  /**
+   * Address ranges (CIDR, or single addresses) the proxy may reach. When
+   * set, every other address is refused with 403.
+   *
+   * @default {every address not denied}
+   */
+  allowDestinations?: readonly string[];
+  /**
+   * Address ranges the proxy never reaches (403), checked on the addresses
+   * a name resolves to, at the moment of dialling (so DNS rebinding cannot
+   * slip past). The default keeps clients away from link-local and cloud
+   * metadata addresses; the proxy's own listening address is refused too
+   * (508). Pass `[]` to allow them.
+   *
+   * @default {["169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128"]}
+   */
+  denyDestinations?: readonly string[];
+  /**
+   * Resolves a host name (never an address literal) to the addresses the
+   * proxy would dial; the first permitted one is dialled. Stub it in tests
+   * to see what would be dialled.
+   *
+   * @default {address literals as they are, "localhost" as 127.0.0.1 and ::1, other names by DNS (A and AAAA)}
+   */
+  resolve?: (hostname: string) => Promise<string[]>;
+  /**
+   * Milliseconds an upstream response body may go without a byte before
+   * the proxy gives up on it (the client sees the body end early).
+   *
+   * @default {300000}
+   */
+  readTimeout?: number;
+}
+
+/** The default {@linkcode ServeProxyOptions.denyDestinations}. */
+export const DEFAULT_DENIED_DESTINATIONS: readonly string[] = Object.freeze([
+  "169.254.0.0/16",
+  "fe80::/10",
+  "0.0.0.0/8",
+  "::/128",
+]);
+
+/** A destination the proxy's rules refuse. */
+class DestinationDenied extends Error {
+  constructor(hostname: string) {
+    super(`Cannot reach ${hostname}: the destination is not allowed`);
+    this.name = "DestinationDenied";
+  }
+}
+
+interface Rules {
+  allow: IpCidr[] | null;
+  deny: IpCidr[];
+  resolve: (hostname: string) => Promise<string[]>;
+}
+
+const ruleCache = new WeakMap<ServeProxyOptions, Rules>();
+
+function rulesOf(options: ServeProxyOptions): Rules {
+  let rules = ruleCache.get(options);
+  if (rules === undefined) {
+    rules = {
+      allow: options.allowDestinations === undefined
+        ? null
+        : options.allowDestinations.map((r) => IpCidr.parse(r)),
+      deny: (options.denyDestinations ?? DEFAULT_DENIED_DESTINATIONS).map((r) => IpCidr.parse(r)),
+      resolve: options.resolve ?? resolveHost,
+    };
+    ruleCache.set(options, rules);
+  }
+  return rules;
+}
+
+/** Names to addresses as the proxy sees them (see `resolve`). */
+async function resolveHost(hostname: string): Promise<string[]> {
+  const host = hostname.replace(/^\[|\]$/g, "");
+  if (isIpAddress(host)) return [host];
+  if (host.toLowerCase() === "localhost") return ["127.0.0.1", "::1"];
+  const [v4, v6] = await Promise.allSettled([
+    Deno.resolveDns(host, "A"),
+    Deno.resolveDns(host, "AAAA"),
+  ]);
+  return [
+    ...(v4.status === "fulfilled" ? v4.value : []),
+    ...(v6.status === "fulfilled" ? v6.value : []),
+  ];
+}
+
+/**
+ * The addresses of `hostname` the rules permit, in resolution order.
+ *
+ * @throws {DestinationDenied} When it resolves only to refused addresses.
+ * @throws {Error} When it does not resolve.
+ */
+async function permitted(hostname: string, options: ServeProxyOptions): Promise<string[]> {
+  const rules = rulesOf(options);
+  const host = hostname.replace(/^\[|\]$/g, "");
+  const addresses = isIpAddress(host) ? [host] : await rules.resolve(host);
+  if (addresses.length === 0) throw new Error(`Cannot resolve ${hostname}`);
+  const ok = addresses.filter((a) =>
+    (rules.allow === null || rules.allow.some((r) => r.contains(a))) &&
+    !rules.deny.some((r) => r.contains(a))
+  );
+  if (ok.length === 0) throw new DestinationDenied(hostname);
+  return ok;
+}
+
+/**
+ * A dial for {@linkcode HttpClient} that resolves the target, applies the
+ * proxy's destination rules and dials the first permitted address (with the
+ * original name for TLS).
+ */
+function guardedDial(options: ServeProxyOptions): (o: ConnectTcpOptions) => Promise<Deno.Conn> {
+  return async (o) => {
+    const hostname = o.hostname ?? "127.0.0.1";
+    const [address] = await permitted(hostname, options);
+    const tls = o.tls === undefined || o.tls === false ? false : {
+      ...(o.tls === true ? {} : o.tls),
+      hostname: (o.tls === true ? undefined : o.tls.hostname) ?? hostname,
+    };
+    return await connectTcp({ ...o, hostname: address!, tls });
+  };
+}
+
+/**
+ * The forwarding client a proxy should share between requests: an
+ * {@linkcode HttpClient} whose dials go through the proxy's destination
+ * rules (so that `cli proxy` and embedders cannot forget them).
+ *
+ * @param options The proxy's options (rules, CAs, read timeout).
+ * @returns The client; close it when the proxy stops.
+ *
+ * @example
+ * ```ts ignore
+ * import { proxyClient, serve, serveProxy } from "@inetkit/inetkit/http";
+ *
+ * const options = { denyDestinations: ["10.0.0.0/8"] };
+ * const client = proxyClient(options);
+ * serve({ port: 3128 }, (request, info) => serveProxy(request, info, { ...options, client }));
+ * ```
+ */
+export function proxyClient(options: ServeProxyOptions = {}): HttpClient {
+  return new HttpClient({
+    caCerts: options.caCerts,
+    dial: guardedDial(options),
+    readTimeout: options.readTimeout,
+  });
 }
 
 // RFC 9110 §7.6.1 plus the proxy-only ones.
@@ -165,10 +313,18 @@ async function tunnel(
   }
   if (isOwnAddress(hostname, port, info.localAddr)) return refuse(508, "Loop Detected");
   if (info.upgrade === undefined) return refuse(501, "Not Implemented");
+  let address: string;
+  try {
+    [address] = (await permitted(hostname, options)) as [string];
+  } catch (error) {
+    if (error instanceof DestinationDenied) return refuse(403, "Forbidden", `${error.message}\n`);
+    return refuse(502, "Bad Gateway");
+  }
+  if (isOwnAddress(address, port, info.localAddr)) return refuse(508, "Loop Detected");
   let upstream: Deno.Conn;
   try {
     upstream = await connectTcp({
-      hostname,
+      hostname: address,
       port,
       timeout: options.timeout ?? 30000,
       signal: info.signal,
@@ -308,6 +464,13 @@ export async function serveProxy(
     return text(403, "Forbidden");
   }
   const pseudonym = options.via ?? "inetkit";
+  // Our own name in Via: the request came back to us (a name that
+  // resolves to this proxy).
+  const via = request.headers.get("via");
+  if (via !== null && via.split(",").some((hop) => hop.trim().split(/\s+/)[1] === pseudonym)) {
+    await request.body?.cancel().catch(() => {});
+    return text(508, "Loop Detected");
+  }
   const headers = stripHopByHop(request.headers);
   headers.delete("host");
   headers.append("via", viaValue(info.version, pseudonym));
@@ -328,7 +491,21 @@ export async function serveProxy(
       headers.set("max-forwards", String(n - 1));
     }
   }
-  const client = options.client ?? new HttpClient({ caCerts: options.caCerts });
+  // A caller's own client may not dial through the rules: check first.
+  if (options.client !== undefined) {
+    try {
+      const addresses = await permitted(url.hostname.replace(/^\[|\]$/g, ""), options);
+      if (addresses.some((a) => isOwnAddress(a, port, info.localAddr))) {
+        await request.body?.cancel().catch(() => {});
+        return text(508, "Loop Detected");
+      }
+    } catch (error) {
+      await request.body?.cancel().catch(() => {});
+      if (error instanceof DestinationDenied) return text(403, "Forbidden", `${error.message}\n`);
+      return text(502, "Bad Gateway");
+    }
+  }
+  const client = options.client ?? proxyClient(options);
   // The timeout covers the wait for the response head only, not a long body.
   const controller = new AbortController();
   let timedOut = false;
@@ -349,6 +526,7 @@ export async function serveProxy(
     });
   } catch (error) {
     await request.body?.cancel().catch(() => {});
+    if (error instanceof DestinationDenied) return text(403, "Forbidden", `${error.message}\n`);
     if (timedOut || (error instanceof DOMException && error.name === "TimeoutError")) {
       return text(504, "Gateway Timeout");
     }

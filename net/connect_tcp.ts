@@ -15,7 +15,7 @@ export interface TlsOptions {
 }
 
 /** Options for {@linkcode connectTcp}. */
-export interface ConnectOptions {
+export interface ConnectTcpOptions {
   /**
    * The host to dial.
    *
@@ -60,7 +60,7 @@ export interface ConnectOptions {
  * conn.close();
  * ```
  */
-export async function connectTcp(options: ConnectOptions): Promise<Deno.Conn> {
+export async function connectTcp(options: ConnectTcpOptions): Promise<Deno.Conn> {
   const { port } = options;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new RangeError(`Cannot connect: port ${port} is not from 1 to 65535`);

@@ -35,6 +35,7 @@ export * from "./start_tls_server.ts";
 export * from "./connection_deadline.ts";
 export * from "./tcp_server.ts";
 export * from "./udp_server.ts";
+export * from "./ip_cidr.ts";
 export * from "./time_protocol.ts";
 export * from "./ftp_list.ts";
 export * from "./ftp_reply_error.ts";

@@ -33,6 +33,9 @@ Deno.test("proxy rejects bad arguments with a UsageError", async () => {
       ["extra"],
       ["--bogus"],
       ["--ca-cert", "/nonexistent.pem"],
+      ["--deny", "10.0.0.0/40"],
+      ["--allow", "not-a-range"],
+      ["--timeout", "0"],
     ]
   ) {
     await assertRejects(
@@ -88,4 +91,26 @@ Deno.test("proxy --connect-port allows tunnels to that port", async () => {
     await server.finished;
     await origin.shutdown();
   }
+});
+
+Deno.test("proxy --deny refuses a range and curl sees 403", async () => {
+  await using origin = serve({ port: 0 }, () => new Response("origin"));
+  const controller = new AbortController();
+  const { server, url } = await startProxy(
+    ["--port", "0", "--quiet", "--deny", "127.0.0.0/8"],
+    captureIo(),
+    controller.signal,
+  );
+  const result = await curl([
+    "-o",
+    "/dev/null",
+    "-w",
+    "%{http_code}",
+    "-x",
+    url,
+    `http://127.0.0.1:${origin.addr.port}/`,
+  ]);
+  assertEquals(result.out, "403");
+  controller.abort();
+  await server.finished;
 });
