@@ -123,6 +123,10 @@ export class ServerConn implements ExchangeHost {
   #config: ServerConfig;
   #reader: BufferedReader;
   #phase = IDLE;
+  /** A read is kept pending while a handler runs, to notice a client that leaves. */
+  #watching = false;
+  /** The client closed the connection while a handler ran. */
+  disconnected = false;
   #rw: ResponseWriter;
   /** `http` or `https`. */
   readonly scheme: string;
@@ -172,7 +176,28 @@ export class ServerConn implements ExchangeHost {
         this.#deadline.at = 0;
       }
     };
-    return { read: (p) => this.#phase !== ACTIVE ? conn.read(p) : stalled(p) };
+    return {
+      read: (p) => this.#phase !== ACTIVE || this.#watching ? conn.read(p) : stalled(p),
+    };
+  }
+
+  /**
+   * Keeps one read pending while a handler runs (its request body, if any,
+   * read to the end): EOF or an error means the client left, and the
+   * request's signal aborts. Bytes that arrive instead (a pipelined
+   * request) stay buffered for the next round.
+   */
+  #watchDisconnect(): void {
+    const reader = this.#reader;
+    if (this.#watching || this.#closed || reader.buffered > 0 || reader.eof) return;
+    this.#watching = true;
+    const settled = (more: boolean) => {
+      this.#watching = false;
+      if (more) return;
+      this.disconnected = true;
+      this.#exchange?.abort(new DOMException("The client disconnected", "AbortError"));
+    };
+    reader.fill().then(settled, () => settled(false));
   }
 
   /** Called by the server's clock when the deadline has passed. */
@@ -245,7 +270,7 @@ export class ServerConn implements ExchangeHost {
           // pieces, the end of the stream).
           let view: Uint8Array;
           let length: number;
-          if (reader.buffered === 0) {
+          if (reader.buffered === 0 && !reader.reading) {
             // The bytes land at the start of the reserved view: parse them there.
             view = reader.reserve(this.#headCap);
             const n = await conn.read(view);
@@ -253,6 +278,7 @@ export class ServerConn implements ExchangeHost {
             if (n === null) return;
             length = n;
           } else {
+            if (reader.buffered === 0 && !(await reader.fill(this.#headCap))) return;
             view = reader.peekBuffered();
             length = view.length;
           }
@@ -284,6 +310,8 @@ export class ServerConn implements ExchangeHost {
         }
         let response: Response | null = result instanceof Response ? result : null;
         if (response === null) {
+          // The handler takes its time: notice if the client leaves meanwhile.
+          if (this.#body === null || this.#body.done) this.#watchDisconnect();
           try {
             response = await result;
           } catch (error) {
@@ -295,8 +323,15 @@ export class ServerConn implements ExchangeHost {
             new TypeError("Cannot send response: the handler did not return a Response"),
           );
         }
-        // The fast path: a plain text/JSON response, nothing else to do.
         const exchange = this.#exchange!;
+        if (this.disconnected && exchange.upgraded === null) {
+          // Nobody to answer: the response is not delivered.
+          cancelBody(response);
+          exchange.finish(new DOMException("The client disconnected", "AbortError"));
+          this.#exchange = null;
+          return;
+        }
+        // The fast path: a plain text/JSON response, nothing else to do.
         if (this.#body === null && exchange.upgraded === null && !this.shuttingDown) {
           const status = response.status;
           const plain = status >= 200 && bodyHint(response) === PLAIN
@@ -455,6 +490,9 @@ export class ServerConn implements ExchangeHost {
   #newBody(kind: number, length: number, expectContinue: boolean): BodyReader {
     let sentContinue = false;
     return new BodyReader(this.#reader, kind, length, {
+      onEnd: () => {
+        if (this.#phase === ACTIVE && !this.#headStarted) this.#watchDisconnect();
+      },
       beforeFirstRead: expectContinue
         ? async () => {
           // Once the final head is out, a 100 would be read as the body.

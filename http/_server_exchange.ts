@@ -16,6 +16,7 @@ export interface ExchangeHost {
   readonly defaultHost: string;
   readonly maxBodySize: number;
   readonly shuttingDown: boolean;
+  readonly disconnected: boolean;
   upgrade(exchange: Exchange, init: UpgradeInit): Promise<UpgradedConnection>;
 }
 
@@ -115,8 +116,10 @@ export class Exchange implements ServeHandlerInfo {
   get signal(): AbortSignal {
     const x = this.#x();
     x.controller ??= new AbortController();
-    if (this.#conn.shuttingDown && !x.controller.signal.aborted) {
-      x.controller.abort(shutdownReason());
+    if (!x.controller.signal.aborted) {
+      if (this.#conn.disconnected) {
+        x.controller.abort(new DOMException("The client disconnected", "AbortError"));
+      } else if (this.#conn.shuttingDown) x.controller.abort(shutdownReason());
     }
     return x.controller.signal;
   }

@@ -22,10 +22,17 @@ export function upgradedConnection(
   return {
     readable: new ReadableStream<Uint8Array>({
       pull: async (controller) => {
+        // A read still in flight on the reader (the server watching for a
+        // disconnect) brings the first bytes: wait for it, never read beside it.
+        if (reader.buffered === 0 && reader.reading) await reader.fill().catch(() => false);
         const view = reader.peekBuffered();
         if (view.length > 0) {
           controller.enqueue(view.slice());
           reader.consume(view.length);
+          return;
+        }
+        if (reader.eof) {
+          controller.close();
           return;
         }
         const buf = new Uint8Array(65536);

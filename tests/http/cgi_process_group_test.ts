@@ -448,3 +448,22 @@ Deno.test("signalProcessGroup() and liveGroupMembers() see a group until it is g
     await child.status;
   }
 });
+
+Deno.test("serveCgi() on inetkit's server: a client that hangs up before the head ends the script's group", async () => {
+  const { serve } = await import("../../http/serve.ts");
+  const { tag, options } = tagged({ timeout: 60000, gracePeriod: 200 });
+  try {
+    await using server = serve({ port: 0 }, (request, info) => serveCgi(request, info, options));
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    await conn.write(
+      new TextEncoder().encode("GET /cgi-bin/grandchild.sh HTTP/1.1\r\nHost: x\r\n\r\n"),
+    );
+    const started = await waitForTagged(tag, (found) => found.length >= 2);
+    assert(started.length >= 2, "the script and its child run");
+    conn.close();
+    const left = await waitForTagged(tag, (found) => found.length === 0, 3000);
+    assertEquals(left, []);
+  } finally {
+    await sweep(tag);
+  }
+});
