@@ -63,6 +63,8 @@ export interface ServerConfig {
   scheme: "http" | "https";
   clock: ServerClock;
   conns: Set<ServerConn>;
+  /** 1 normally; less (down to 0.05) near the connection cap: scales head and keep-alive timeouts. */
+  pressure: number;
 }
 
 /** A coarse clock and the cached `Date` header line, ticked by the server. */
@@ -142,10 +144,31 @@ export class ServerConn implements ExchangeHost {
   #kill!: () => void;
   #headStarted = false;
   #headCap: number;
+  /** When the current idle or head wait began, and its unscaled limit (for `tighten`). */
+  #waitStart = 0;
+  #waitLimit = 0;
   #onFirstByte = () => {
     this.#phase = HEAD;
-    this.#deadline.at = this.#config.clock.now + this.#config.headersTimeout;
+    this.#wait(this.#config.headersTimeout);
   };
+
+  /** Starts an idle or head wait of `limit` ms, scaled by the server's pressure. */
+  #wait(limit: number): void {
+    const now = this.#config.clock.now;
+    this.#waitStart = now;
+    this.#waitLimit = limit;
+    this.#deadline.at = limit === 0 ? 0 : now + limit * this.#config.pressure;
+  }
+
+  /**
+   * Applies a higher pressure to the wait in progress: an idle keep-alive
+   * connection or a slow head gets less time than it was first given.
+   */
+  tighten(pressure: number): void {
+    if (this.#phase === ACTIVE || this.#deadline.at === 0 || this.#waitLimit === 0) return;
+    const at = this.#waitStart + this.#waitLimit * pressure;
+    if (at < this.#deadline.at) this.#deadline.at = at;
+  }
 
   constructor(conn: DuplexConn, info: ServerConnInfo, config: ServerConfig) {
     this.#conn = byteConn(conn);
@@ -260,8 +283,7 @@ export class ServerConn implements ExchangeHost {
       for (;;) {
         if (this.shuttingDown || this.#closed) return;
         this.#phase = IDLE;
-        this.#deadline.at = config.clock.now +
-          (first ? config.headersTimeout : config.keepAliveTimeout);
+        this.#wait(first ? config.headersTimeout : config.keepAliveTimeout);
         first = false;
         let p: HeadParse | null = null;
         try {
@@ -284,7 +306,7 @@ export class ServerConn implements ExchangeHost {
           }
           if (length > 0) {
             this.#phase = HEAD;
-            this.#deadline.at = config.clock.now + config.headersTimeout;
+            this.#wait(config.headersTimeout);
             if (view[0] !== 13 && view[0] !== 10) {
               p = parseHead(view, 0, length, REQUEST, config.limits);
               if (p !== null) reader.consume(p.end);

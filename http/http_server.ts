@@ -57,6 +57,21 @@ export interface ServeOptions {
    */
   maxConnections?: number;
   /**
+   * The most connections from one client address at once; more are
+   * answered `503 Service Unavailable` and closed. With `maxConnections`,
+   * this keeps one slow client (slowloris) from taking every slot.
+   *
+   * @default {256, or maxConnections when that is smaller}
+   */
+  maxConnectionsPerAddress?: number;
+  /**
+   * Listen with `SO_REUSEPORT` (Linux): several processes or workers can
+   * serve one port, the kernel spreading connections over them.
+   *
+   * @default {false}
+   */
+  reusePort?: boolean;
+  /**
    * Milliseconds for a whole request head, from its first byte (and for the
    * first request, from the accept). Then 408 and close (slowloris).
    *
@@ -146,7 +161,7 @@ function nonNegative(value: number, name: string): number {
  * ```
  */
 export class HttpServer implements AsyncDisposable {
-  #tcp: TcpServer;
+  #tcp!: TcpServer;
   #config: ServerConfig;
   #deadlines: DeadlineClock;
   #external = new Set<Promise<void>>();
@@ -179,7 +194,18 @@ export class HttpServer implements AsyncDisposable {
         Math.min(1000, Math.floor(Math.min(headersTimeout || 1000, keepAliveTimeout || 1000) / 4)),
       ),
     });
-    deadlines.onTick = (now) => clock.tick(now);
+    const maxConnections = options.maxConnections ?? 1024;
+    deadlines.onTick = (now) => {
+      clock.tick(now);
+      // Near the connection cap, heads and idle keep-alive connections get
+      // less time (as nginx and hyper do): slow clients make room sooner.
+      const load = this.#tcp === undefined ? 0 : this.#tcp.connections / maxConnections;
+      const pressure = load <= 0.5 ? 1 : Math.max(0.05, 2 * (1 - load));
+      if (pressure < config.pressure) {
+        for (const conn of config.conns) conn.tighten(pressure);
+      }
+      config.pressure = pressure;
+    };
     this.#deadlines = deadlines;
     this.#config = {
       handler: handler as ServerConfig["handler"],
@@ -194,6 +220,7 @@ export class HttpServer implements AsyncDisposable {
       scheme: options.cert !== undefined ? "https" : "http",
       clock,
       conns: new Set(),
+      pressure: 1,
     };
     const config = this.#config;
     this.#tcp = new TcpServer({
@@ -201,7 +228,11 @@ export class HttpServer implements AsyncDisposable {
       port: options.port ?? 8000,
       cert: options.cert,
       key: options.key,
-      maxConnections: options.maxConnections,
+      maxConnections,
+      maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? Math.min(256, maxConnections),
+      onOverload: answerOverload,
+      overloadTimeout: 1000,
+      reusePort: options.reusePort,
       clock: deadlines,
       onError: (error) => console.error("HttpServer: cannot accept:", error),
     }, async (conn, info) => {
@@ -278,6 +309,21 @@ export class HttpServer implements AsyncDisposable {
     return task;
   }
 
+  /**
+   * Lets the process exit while the server is the only thing running (like
+   * `Deno.serve`'s `unref()`); connections in progress are not affected.
+   */
+  unref(): void {
+    this.#tcp.unref();
+    this.#deadlines.unref();
+  }
+
+  /** Undoes {@linkcode HttpServer.unref}: the server keeps the process alive again. */
+  ref(): void {
+    this.#tcp.ref();
+    this.#deadlines.ref();
+  }
+
   /** The address the server listens on. */
   get addr(): Deno.NetAddr {
     return this.#tcp.addr;
@@ -323,6 +369,17 @@ export class HttpServer implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown();
   }
+}
+
+const OVERLOADED = new TextEncoder().encode(
+  "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain;charset=utf-8\r\n" +
+    "content-length: 20\r\nretry-after: 1\r\nconnection: close\r\n\r\nService Unavailable\n",
+);
+
+/** Over a connection cap: a short 503, then close (the server does). */
+async function answerOverload(conn: Deno.Conn): Promise<void> {
+  await conn.write(OVERLOADED);
+  await conn.closeWrite().catch(() => {});
 }
 
 function defaultOnError(error: unknown): Response {

@@ -122,6 +122,12 @@ export class DeadlineClock {
     if (this.#timer !== undefined) Deno.unrefTimer(this.#timer as unknown as number);
   }
 
+  /** Undoes {@linkcode DeadlineClock.unref}. */
+  ref(): void {
+    this.#unref = false;
+    if (this.#timer !== undefined) Deno.refTimer(this.#timer as unknown as number);
+  }
+
   /** Sweeps now: updates `now`, calls `onTick`, expires what is due. */
   tick(): void {
     const now = this.#now = Date.now();

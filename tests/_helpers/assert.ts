@@ -66,3 +66,5 @@ export const assertObjectMatch: (
 export type { ErrorClass };
 /** Asserts a falsy value. */
 export const assertFalse: (expr: unknown, msg?: string) => void = std.assertFalse;
+/** Asserts `actual < expected`. */
+export const assertLess: <T>(actual: T, expected: T, msg?: string) => void = std.assertLess;
