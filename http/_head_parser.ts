@@ -492,6 +492,32 @@ function sameName(buf: Uint8Array, a: number, b: number, len: number): boolean {
   return true;
 }
 
+/**
+ * The values of every field named `name` (lower case ASCII), joined with
+ * ", " as a list field reads; null when there is none. A scan of the field
+ * offsets, for fields the parser does not track.
+ */
+export function findField(p: HeadParse, name: Uint8Array): string | null {
+  const f = p.fields;
+  const len = name.length;
+  let out: string | null = null;
+  for (let k = 0; k < f.length >> 2; k++) {
+    const start = f[4 * k]!;
+    if (f[4 * k + 1]! - start !== len) continue;
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if ((p.buf[start + i]! | 0x20) !== name[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (!same) continue;
+    const value = fieldValue(p, k);
+    out = out === null ? value : `${out}, ${value}`;
+  }
+  return out;
+}
+
 /** The fields as name/value records, in order. */
 export function headFields(p: HeadParse): HeaderField[] {
   decodeOnce(p);

@@ -16,6 +16,7 @@ import { requestFraming } from "./_framing.ts";
 import {
   checkHost,
   fieldValues,
+  findField,
   type HeadLimits,
   type HeadParse,
   latin1,
@@ -23,7 +24,16 @@ import {
   readHead,
   REQUEST,
 } from "./_head_parser.ts";
-import { bodyHint, PLAIN } from "./_response_hints.ts";
+import {
+  bodyHint,
+  BYTES,
+  hintLength,
+  hintText,
+  hintType,
+  PLAIN,
+  SIZED,
+} from "./_response_hints.ts";
+import { compressible, type CompressionSettings, compressResponse } from "./_compression.ts";
 import { bodyErrors, ServerRequest } from "./_server_request.ts";
 import { assertReason, fieldPairs } from "./_validate.ts";
 import { acceptWebSocketResponse } from "./_web_socket.ts";
@@ -65,6 +75,8 @@ export interface ServerConfig {
   conns: Set<ServerConn>;
   /** 1 normally; less (down to 0.05) near the connection cap: scales head and keep-alive timeouts. */
   pressure: number;
+  /** Response compression, or null when off. */
+  compression: CompressionSettings | null;
 }
 
 /** A coarse clock and the cached `Date` header line, ticked by the server. */
@@ -93,6 +105,8 @@ const HEAD = 1;
 const ACTIVE = 2;
 
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+const ACCEPT_ENCODING = new TextEncoder().encode("accept-encoding");
+const RANGE = new TextEncoder().encode("range");
 const encoder = new TextEncoder();
 
 /** The status a request-parsing error answers with. */
@@ -202,6 +216,23 @@ export class ServerConn implements ExchangeHost {
     return {
       read: (p) => this.#phase !== ACTIVE || this.#watching ? conn.read(p) : stalled(p),
     };
+  }
+
+  /** The response compressed when the request and the response allow it (see `_compression.ts`). */
+  #compress(p: HeadParse, response: Response, settings: CompressionSettings): Response {
+    // Cheap checks first: most responses are small or not compressible.
+    const hint = bodyHint(response);
+    let length = -1;
+    if (hint === PLAIN) {
+      if (hintText.length < settings.threshold || !compressible(hintType)) return response;
+      length = hintText.length;
+    } else if (hint === BYTES || hint === SIZED) {
+      if (hintLength < settings.threshold) return response;
+      length = hintLength;
+    }
+    const accept = findField(p, ACCEPT_ENCODING);
+    const range = findField(p, RANGE) !== null;
+    return compressResponse(response, p.method, accept, range, length, settings) ?? response;
   }
 
   /**
@@ -352,6 +383,9 @@ export class ServerConn implements ExchangeHost {
           exchange.finish(new DOMException("The client disconnected", "AbortError"));
           this.#exchange = null;
           return;
+        }
+        if (config.compression !== null && exchange.upgraded === null) {
+          response = this.#compress(p, response, config.compression);
         }
         // The fast path: a plain text/JSON response, nothing else to do.
         if (this.#body === null && exchange.upgraded === null && !this.shuttingDown) {

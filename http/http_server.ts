@@ -65,6 +65,16 @@ export interface ServeOptions {
    */
   maxConnectionsPerAddress?: number;
   /**
+   * Compress responses as `Deno.serve` does: gzip, brotli or deflate by the
+   * request's `Accept-Encoding`, for text, JSON, XML, JavaScript, SVG and
+   * the like at least `threshold` bytes long (streams of unknown length
+   * too); never ranges, HEAD, bodies that already have a `Content-Encoding`
+   * or `Cache-Control: no-transform`. `false` turns it off.
+   *
+   * @default {true, with threshold 1024}
+   */
+  compression?: boolean | { threshold?: number };
+  /**
    * Listen with `SO_REUSEPORT` (Linux): several processes or workers can
    * serve one port, the kernel spreading connections over them.
    *
@@ -221,6 +231,14 @@ export class HttpServer implements AsyncDisposable {
       clock,
       conns: new Set(),
       pressure: 1,
+      compression: options.compression === false ? null : {
+        threshold: nonNegative(
+          (typeof options.compression === "object" ? options.compression.threshold : undefined) ??
+            1024,
+          "compression.threshold",
+        ),
+        encodings: ["gzip", "br", "deflate"],
+      },
     };
     const config = this.#config;
     this.#tcp = new TcpServer({
