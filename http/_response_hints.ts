@@ -33,14 +33,26 @@ export const PLAIN = 4;
 let lazySlot: symbol | undefined;
 let lazyTypeSlot: symbol | undefined;
 let innerSlot: symbol | undefined;
+let probed = false;
 
-/** The body text found by the last {@linkcode bodyHint} that returned PLAIN. */
-export let hintText = "";
-/** The content type found by the last {@linkcode bodyHint} that returned PLAIN. */
-export let hintType = "";
+/**
+ * What {@linkcode bodyHint} found besides the kind: a caller-owned record
+ * (one per connection), filled in place so that no object is allocated per
+ * response.
+ */
+export interface BodyHint {
+  /** The body text, for PLAIN. */
+  text: string;
+  /** The content type, for PLAIN. */
+  type: string;
+  /** The byte length, for BYTES and SIZED; -1 otherwise. */
+  length: number;
+}
 
-/** The byte length found by the last {@linkcode bodyHint} that returned BYTES or SIZED. */
-export let hintLength = -1;
+/** A fresh {@linkcode BodyHint} record. */
+export function newBodyHint(): BodyHint {
+  return { text: "", type: "", length: -1 };
+}
 
 interface InnerBody {
   source?: unknown;
@@ -48,16 +60,20 @@ interface InnerBody {
   streamOrStatic?: unknown;
 }
 
-/** What kind of body `res` has; `res.bodyUsed` must be false. */
-export function bodyHint(res: Response): number {
+/**
+ * What kind of body `res` has; `res.bodyUsed` must be false. The text, type
+ * and length go into `out`.
+ */
+export function bodyHint(res: Response, out: BodyHint): number {
+  if (!probed) probe();
   if (lazySlot === undefined) return UNKNOWN;
   const slots = res as unknown as Record<symbol, unknown>;
   const lazy = slots[lazySlot];
   if (typeof lazy === "string") {
     if (lazyTypeSlot === undefined) return TEXT;
     const type = slots[lazyTypeSlot];
-    hintText = lazy;
-    hintType = typeof type === "string" ? type : "text/plain;charset=UTF-8";
+    out.text = lazy;
+    out.type = typeof type === "string" ? type : "text/plain;charset=UTF-8";
     return PLAIN;
   }
   const inner = slots[innerSlot!] as { body?: InnerBody | null } | undefined;
@@ -67,12 +83,12 @@ export function bodyHint(res: Response): number {
   if (!(body.streamOrStatic instanceof ReadableStream)) {
     if (typeof body.source === "string") return TEXT;
     if (body.source instanceof Uint8Array && length === body.source.length) {
-      hintLength = length;
+      out.length = length;
       return BYTES;
     }
   }
   if (typeof length === "number" && Number.isSafeInteger(length) && length >= 0) {
-    hintLength = length;
+    out.length = length;
     return SIZED;
   }
   return UNKNOWN;
@@ -100,9 +116,9 @@ function selfTest(): boolean {
     [new Response(null), UNKNOWN, -1],
   ];
   for (const [res, want, length] of checks) {
-    hintLength = -1;
-    if (bodyHint(res) !== want) return false;
-    if (length >= 0 && hintLength !== length) return false;
+    const out = newBodyHint();
+    if (bodyHint(res, out) !== want) return false;
+    if (length >= 0 && out.length !== length) return false;
   }
   return true;
 }
@@ -116,11 +132,12 @@ function plainSelfTest(): boolean {
     new Response("", { headers: {} }),
   ];
   for (const res of samples) {
-    const hint = bodyHint(res);
+    const out = newBodyHint();
+    const hint = bodyHint(res, out);
     const status = res.status;
     const statusText = res.statusText;
-    const text = hintText;
-    const type = hintType;
+    const text = out.text;
+    const type = out.type;
     if (hint !== PLAIN) continue;
     const headers = [...res.headers];
     if (headers.length !== 1 || headers[0]![0] !== "content-type" || headers[0]![1] !== type) {
@@ -129,24 +146,43 @@ function plainSelfTest(): boolean {
     if (status !== 200 || statusText !== "") return false;
     // Touching the headers must end the plain state (or we would miss headers).
     res.headers.set("x-self-test", "1");
-    if (bodyHint(res) === PLAIN) return false;
+    if (bodyHint(res, newBodyHint()) === PLAIN) return false;
     if (text !== (res === samples[1] ? '{"a":1}' : res === samples[0] ? "plain" : text)) {
       return false;
     }
   }
   const first = new Response("plain");
-  return bodyHint(first) === PLAIN && hintText === "plain" &&
-    hintType === "text/plain;charset=UTF-8";
+  const out = newBodyHint();
+  return bodyHint(first, out) === PLAIN && out.text === "plain" &&
+    out.type === "text/plain;charset=UTF-8";
 }
 
-try {
-  if (!selfTest()) lazySlot = lazyTypeSlot = innerSlot = undefined;
-} catch {
-  lazySlot = lazyTypeSlot = innerSlot = undefined;
+/**
+ * Finds the slots and checks them, once, on first use; with
+ * `INETKIT_NO_FAST_PATHS=1` in the environment the hints stay off (to run
+ * the test suite on the public paths only).
+ */
+function probe(): void {
+  probed = true;
+  if (fastPathsDisabled()) return;
+  try {
+    if (!selfTest()) lazySlot = lazyTypeSlot = innerSlot = undefined;
+  } catch {
+    lazySlot = lazyTypeSlot = innerSlot = undefined;
+  }
 }
-hintLength = -1;
+
+/** Whether `INETKIT_NO_FAST_PATHS=1` turns the Deno-internals fast paths off. */
+export function fastPathsDisabled(): boolean {
+  try {
+    return Deno.env.get("INETKIT_NO_FAST_PATHS") === "1";
+  } catch {
+    return false;
+  }
+}
 
 /** Whether the hints are active in this runtime (for tests and benchmarks). */
 export function hintsActive(): boolean {
+  if (!probed) probe();
   return lazySlot !== undefined;
 }

@@ -24,15 +24,7 @@ import {
   readHead,
   REQUEST,
 } from "./_head_parser.ts";
-import {
-  bodyHint,
-  BYTES,
-  hintLength,
-  hintText,
-  hintType,
-  PLAIN,
-  SIZED,
-} from "./_response_hints.ts";
+import { bodyHint, BYTES, newBodyHint, PLAIN, SIZED } from "./_response_hints.ts";
 import { compressible, type CompressionSettings, compressResponse } from "./_compression.ts";
 import { bodyErrors, ServerRequest } from "./_server_request.ts";
 import { assertReason, fieldPairs } from "./_validate.ts";
@@ -144,6 +136,8 @@ export class ServerConn implements ExchangeHost {
   /** The client closed the connection while a handler ran. */
   disconnected = false;
   #rw: ResponseWriter;
+  /** The body hint scratch record of this connection. */
+  #hint = newBodyHint();
   /** `http` or `https`. */
   readonly scheme: string;
   /** `host:port` of the local address, for requests without a Host value. */
@@ -221,14 +215,15 @@ export class ServerConn implements ExchangeHost {
   /** The response compressed when the request and the response allow it (see `_compression.ts`). */
   #compress(p: HeadParse, response: Response, settings: CompressionSettings): Response {
     // Cheap checks first: most responses are small or not compressible.
-    const hint = bodyHint(response);
+    const out = this.#hint;
+    const hint = bodyHint(response, out);
     let length = -1;
     if (hint === PLAIN) {
-      if (hintText.length < settings.threshold || !compressible(hintType)) return response;
-      length = hintText.length;
+      if (out.text.length < settings.threshold || !compressible(out.type)) return response;
+      length = out.text.length;
     } else if (hint === BYTES || hint === SIZED) {
-      if (hintLength < settings.threshold) return response;
-      length = hintLength;
+      if (out.length < settings.threshold) return response;
+      length = out.length;
     }
     const accept = findField(p, ACCEPT_ENCODING);
     const range = findField(p, RANGE) !== null;
@@ -390,8 +385,8 @@ export class ServerConn implements ExchangeHost {
         // The fast path: a plain text/JSON response, nothing else to do.
         if (this.#body === null && exchange.upgraded === null && !this.shuttingDown) {
           const status = response.status;
-          const plain = status >= 200 && bodyHint(response) === PLAIN
-            ? this.#rw.plainBytes(status, p, this.#keep)
+          const plain = status >= 200 && bodyHint(response, this.#hint) === PLAIN
+            ? this.#rw.plainBytes(status, p, this.#keep, this.#hint)
             : null;
           if (plain !== null) {
             this.#headStarted = true;
@@ -517,8 +512,8 @@ export class ServerConn implements ExchangeHost {
       this.#headStarted = true;
       const status = response.status;
       // The hint first: reading bodyUsed would turn a lazy body into a stream.
-      const plain = status >= 200 && bodyHint(response) === PLAIN
-        ? this.#rw.plainBytes(status, p, keepAlive)
+      const plain = status >= 200 && bodyHint(response, this.#hint) === PLAIN
+        ? this.#rw.plainBytes(status, p, keepAlive, this.#hint)
         : null;
       if (plain !== null) {
         await this.#write(plain);

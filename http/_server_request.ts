@@ -7,12 +7,14 @@
  * Deno's own code (`new Request(req)`, `fetch(req)`, `Request.prototype`
  * getters) looks at internal symbol-keyed slots that our object does not
  * have; those slots are bridged to the real `Request`, built on demand. A
- * self-test at load checks the bridge; without it such calls throw a
- * `TypeError` while the getters and methods below keep working.
+ * self-test on first use checks the bridge; without it (or with
+ * `INETKIT_NO_FAST_PATHS=1`) such calls throw a `TypeError` while the
+ * getters and methods below (all of `Request`'s) keep working.
  *
  * @module
  */
 import { refuseNativeUpgrade } from "./_web_socket.ts";
+import { fastPathsDisabled } from "./_response_hints.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
 import type { BodyReader } from "./_body_reader.ts";
 import { fillHeaders, type HeadParse, latin1 } from "./_head_parser.ts";
@@ -54,6 +56,7 @@ export class ServerRequest {
    * @param owner The connection side of the request.
    */
   constructor(p: HeadParse, absolute: boolean, body: BodyReader | null, owner: RequestOwner) {
+    if (!bridgeChecked) installBridge();
     this.#p = p;
     this.#absolute = absolute;
     this.#body = body;
@@ -184,6 +187,82 @@ export class ServerRequest {
   clone(): Request {
     return this.#materialize().clone();
   }
+
+  /** `"default"`: a request from the network has no cache mode. */
+  get cache(): RequestCache {
+    return "default";
+  }
+
+  /** `"same-origin"`, as for any request a server receives. */
+  get credentials(): RequestCredentials {
+    return "same-origin";
+  }
+
+  /** `""`: no destination. */
+  get destination(): RequestDestination {
+    return "";
+  }
+
+  /** `""`: no integrity metadata. */
+  get integrity(): string {
+    return "";
+  }
+
+  /** `false`. */
+  get keepalive(): boolean {
+    return false;
+  }
+
+  /** `"cors"`, `Request`'s default. */
+  get mode(): RequestMode {
+    return "cors";
+  }
+
+  /** `"follow"`, `Request`'s default. */
+  get redirect(): RequestRedirect {
+    return "follow";
+  }
+
+  /** `"about:client"`, `Request`'s default (the `Referer` header is in `headers`). */
+  get referrer(): string {
+    return "about:client";
+  }
+
+  /** `""`. */
+  get referrerPolicy(): ReferrerPolicy {
+    return "";
+  }
+
+  /** `false`. */
+  get isHistoryNavigation(): boolean {
+    return false;
+  }
+
+  /** `false`. */
+  get isReloadNavigation(): boolean {
+    return false;
+  }
+
+  /** `"half"`, the only mode for a streamed body. */
+  get duplex(): "half" {
+    return "half";
+  }
+
+  /** How `console.log(request)` shows it, like Deno's `Request`. */
+  [Symbol.for("Deno.customInspect")](
+    inspect: (value: unknown, options?: unknown) => string,
+    options: unknown,
+  ): string {
+    return `Request ${
+      inspect({
+        bodyUsed: this.bodyUsed,
+        headers: this.headers,
+        method: this.method,
+        redirect: this.redirect,
+        url: this.url,
+      }, options)
+    }`;
+  }
 }
 
 async function readCapped(
@@ -210,10 +289,18 @@ async function readCapped(
 
 Object.setPrototypeOf(ServerRequest.prototype, Request.prototype);
 
-/** Whether Deno's internal Request slots are bridged (see the module doc). */
-export let requestBridged = false;
+let bridged = false;
+let bridgeChecked = false;
+
+/** Whether Deno's internal Request slots are bridged (see the module doc); checks on first call. */
+export function requestBridged(): boolean {
+  if (!bridgeChecked) installBridge();
+  return bridged;
+}
 
 function installBridge(): void {
+  bridgeChecked = true;
+  if (fastPathsDisabled()) return;
   const probe = new Request("http://localhost/", { method: "POST", body: "x" });
   const slots = Object.getOwnPropertySymbols(probe);
   const brand = slots.find((s) => s.description === "[[webidl.brand]]");
@@ -257,7 +344,7 @@ function installBridge(): void {
       check,
     );
     if (copy.url === "http://bridge.test/a?b" && copy.method === "PUT" && redirect === "follow") {
-      requestBridged = true;
+      bridged = true;
       return;
     }
   } catch {
@@ -265,5 +352,3 @@ function installBridge(): void {
   }
   for (const slot of defined) delete proto[slot];
 }
-
-installBridge();

@@ -9,11 +9,10 @@
  */
 import type { HeadParse } from "./_head_parser.ts";
 import {
+  type BodyHint,
   bodyHint,
   BYTES,
-  hintLength,
-  hintText,
-  hintType,
+  newBodyHint,
   PLAIN,
   SIZED,
   TEXT,
@@ -94,9 +93,11 @@ export function errorText(status: number, close: boolean, dateLine = ""): string
     `content-length: ${text.length + 1}\r\n${close ? "connection: close\r\n" : ""}\r\n${text}\n`;
 }
 
+const scratchHint = newBodyHint();
+
 /** Cancels a response body that will not be sent. */
 export function cancelBody(res: Response): void {
-  if (!res.bodyUsed && bodyHint(res) === 0) res.body?.cancel().catch(() => {});
+  if (!res.bodyUsed && bodyHint(res, scratchHint) === 0) res.body?.cancel().catch(() => {});
 }
 
 /** See the module documentation. */
@@ -112,6 +113,7 @@ export class ResponseWriter {
   #cDate = "";
   #cLength = 0;
   #cView: Uint8Array | null = null;
+  #hint = newBodyHint();
   /** The body length of the last `plainBytes` result. */
   plainLength = 0;
   /** Whether the connection may stay open after the last `writeResponse`. */
@@ -130,7 +132,8 @@ export class ResponseWriter {
     this.keep = keepAlive;
     const status = res.status;
     if (status < 200) throw new TypeError(`Cannot send response: status ${status}`);
-    let hint = bodyHint(res);
+    const out = this.#hint;
+    let hint = bodyHint(res, out);
     if (hint === PLAIN) hint = TEXT;
     if (res.bodyUsed) throw new TypeError("Cannot send response: its body was already used");
     this.#cStatus = -1;
@@ -176,7 +179,7 @@ export class ResponseWriter {
       }
       return n;
     }
-    if (hint === BYTES && hintLength <= 1 << 20) {
+    if (hint === BYTES && out.length <= 1 << 20) {
       const bytes = await res.bytes();
       head += `content-length: ${bytes.length}\r\n` + connectionLine(keepAlive, p.minor) + "\r\n";
       if (isHead) {
@@ -194,7 +197,7 @@ export class ResponseWriter {
     }
     // A stream (or a sized body read as one).
     let length = -1;
-    if (hint === SIZED || hint === BYTES) length = hintLength;
+    if (hint === SIZED || hint === BYTES) length = out.length;
     else if (declared !== null) {
       if (!/^[0-9]{1,15}$/.test(declared)) {
         throw new TypeError(`Cannot send response: invalid Content-Length ${declared}`);
@@ -234,9 +237,14 @@ export class ResponseWriter {
    * responses are identical (same text, type, status, Date second and
    * connection handling). Sets `#plainLength`.
    */
-  plainBytes(status: number, p: HeadParse, keepAlive: boolean): Uint8Array | null {
-    const text = hintText;
-    const type = hintType;
+  plainBytes(
+    status: number,
+    p: HeadParse,
+    keepAlive: boolean,
+    hint: BodyHint,
+  ): Uint8Array | null {
+    const text = hint.text;
+    const type = hint.type;
     const isHead = p.method === "HEAD";
     const variant = (keepAlive ? 1 : 0) | (p.minor === 0 ? 2 : 0) | (isHead ? 4 : 0);
     const dateLine = this.#clock.dateLine;
