@@ -1,4 +1,5 @@
 import { CookieJar } from "../http/cookie_jar.ts";
+import { writeAll } from "../net/_io.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
 import { buildOpener } from "../url/build_opener.ts";
 import { HTTPError } from "../url/http_error.ts";
@@ -23,6 +24,7 @@ import {
   parseArgs,
   UsageError,
 } from "./_command.ts";
+import "./_get_gopher.ts"; // gopher: URLs
 
 /** Exit codes by failure class (curl's numbers, so scripts can share them). */
 export const GET_EXIT = {
@@ -320,8 +322,7 @@ async function writeBody(
         const { value, done } = await reader.read();
         if (done) break;
         try {
-          let at = 0;
-          while (at < value.length) at += await file.write(value.subarray(at));
+          await writeAll(file, value);
         } catch (error) {
           await reader.cancel();
           throw new WriteError(output, error);

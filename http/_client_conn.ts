@@ -74,6 +74,8 @@ const encoder = new TextEncoder();
 const CONTINUE_WAIT = 1000;
 const SMALL_BODY = 65536;
 const DRAIN_ON_CANCEL = 65536;
+/** The largest body piece read at once: 256 KiB reads cost a quarter of the syscalls of 64 KiB ones. */
+const BULK_READ = 262144;
 const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
@@ -453,7 +455,7 @@ export class ClientConn {
       pull: async (controller) => {
         let piece: Uint8Array | null;
         try {
-          piece = await body.read();
+          piece = await body.read(BULK_READ);
         } catch (error) {
           controller.error(this.#abortReason ?? error);
           return;
