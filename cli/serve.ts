@@ -43,6 +43,9 @@ Options:
   --no-listing      Do not list directories without index.html
   --tls-cert FILE   Serve HTTPS with this PEM certificate chain
   --tls-key FILE    ... and this PEM private key
+  --reuse-port      Listen with SO_REUSEPORT (several servers on one port)
+  --workers N       Serve from N processes on one port (SO_REUSEPORT, Linux;
+                    the kernel spreads connections over them)
   --quiet           Do not print access-log lines
   -h, --help        Show this help
 `;
@@ -93,8 +96,8 @@ export async function startServe(
   signal?: AbortSignal,
 ): Promise<RunningServe> {
   const parsed = parseArgs(args, {
-    booleans: ["cors", "spa", "dotfiles", "no-listing", "quiet", "help"],
-    values: ["port", "host", "cgi-dir", "cgi-timeout", "tls-cert", "tls-key"],
+    booleans: ["cors", "spa", "dotfiles", "no-listing", "quiet", "help", "reuse-port"],
+    values: ["port", "host", "cgi-dir", "cgi-timeout", "tls-cert", "tls-key", "workers"],
     aliases: { h: "help", p: "port" },
   });
   if (parsed.positional.length > 1) throw new UsageError("Expected at most one directory");
@@ -173,6 +176,7 @@ export async function startServe(
     cert,
     key,
     signal,
+    reusePort: flagBoolean(parsed, "reuse-port") || workersOf(parsed) > 1,
     accessLog: quiet ? undefined : (line) => io.out(line + "\n"),
   }, handler);
   const scheme = cert !== undefined ? "https" : "http";
@@ -187,6 +191,57 @@ export async function startServe(
   return { server, url };
 }
 
+/** `--workers N`: 1 when absent. */
+function workersOf(parsed: ReturnType<typeof parseArgs>): number {
+  const text = flagString(parsed, "workers");
+  if (text === undefined) return 1;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 64) {
+    throw new UsageError(`Invalid --workers: ${text} (expected 1 to 64)`);
+  }
+  if (n > 1 && Deno.build.os !== "linux") {
+    throw new UsageError("--workers needs SO_REUSEPORT, which this needs Linux for");
+  }
+  return n;
+}
+
+/**
+ * Starts the other N-1 worker processes on the port the first one got, each
+ * running this command with the same arguments and `--reuse-port`.
+ */
+function spawnWorkers(args: string[], count: number, port: number): Deno.ChildProcess[] {
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--workers" || arg === "--port" || arg === "-p") {
+      i++;
+      continue;
+    }
+    if (arg.startsWith("--workers=") || arg.startsWith("--port=")) continue;
+    rest.push(arg);
+  }
+  const children: Deno.ChildProcess[] = [];
+  for (let i = 1; i < count; i++) {
+    children.push(
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL(import.meta.url).pathname,
+          ...rest,
+          "--reuse-port",
+          "--port",
+          String(port),
+        ],
+        stdin: "null",
+        stdout: "inherit",
+        stderr: "inherit",
+      }).spawn(),
+    );
+  }
+  return children;
+}
+
 /** The `serve` subcommand. */
 export const serveCommand: Command = {
   name: "serve",
@@ -194,8 +249,25 @@ export const serveCommand: Command = {
   help: HELP,
   async run(args: string[], io: CommandIo): Promise<number> {
     const controller = new AbortController();
+    const workers = workersOf(parseArgs(args, {
+      booleans: ["cors", "spa", "dotfiles", "no-listing", "quiet", "help", "reuse-port"],
+      values: ["port", "host", "cgi-dir", "cgi-timeout", "tls-cert", "tls-key", "workers"],
+      aliases: { h: "help", p: "port" },
+    }));
     const { server } = await startServe(args, io, controller.signal);
-    await untilInterrupted(server.finished, () => controller.abort());
+    const children = workers > 1 ? spawnWorkers(args, workers, server.addr.port) : [];
+    if (workers > 1) io.out(`${workers} workers on port ${server.addr.port} (SO_REUSEPORT)\n`);
+    await untilInterrupted(server.finished, () => {
+      controller.abort();
+      for (const child of children) {
+        try {
+          child.kill("SIGTERM");
+        } catch {
+          // already gone
+        }
+      }
+    });
+    await Promise.allSettled(children.map((child) => child.status));
     return 0;
   },
 };
