@@ -35,85 +35,147 @@ function shrunk(): Error {
 }
 
 /**
- * A byte stream of parts: each an optional prefix followed by `length`
- * bytes of the file from `start`, then an optional trailer. Closes the file
- * at the end, on error and on cancel.
+ * The parts read synchronously into a caller's buffer: each an optional
+ * prefix followed by `length` bytes of the file from `start`, then an
+ * optional trailer. The file is closed at the end, on error and by
+ * `close()`. The server's file fast path and the stream below both read
+ * through it.
  */
+export class FileParts {
+  #file: Deno.FsFile;
+  #parts: Part[];
+  #trailer: Uint8Array<ArrayBuffer> | null;
+  #index = 0;
+  /** Bytes left in the current part's file range; -1: not started. */
+  #remaining = -1;
+  /** Bytes of the current prefix (or the trailer) already copied out. */
+  #copied = 0;
+  #closed = false;
+
+  constructor(file: Deno.FsFile, parts: Part[], trailer: Uint8Array<ArrayBuffer> | null) {
+    this.#file = file;
+    this.#parts = parts;
+    this.#trailer = trailer;
+  }
+
+  /**
+   * Fills `view` with the next bytes; 0 at the end (the file is closed
+   * then). Throws when the file ended early.
+   */
+  fill(view: Uint8Array): number {
+    try {
+      let filled = 0;
+      while (filled < view.length) {
+        const part = this.#parts[this.#index];
+        if (part === undefined) {
+          const trailer = this.#trailer;
+          if (trailer !== null && this.#copied < trailer.length) {
+            filled += this.#copy(trailer, view.subarray(filled));
+            continue;
+          }
+          this.close();
+          return filled;
+        }
+        if (this.#remaining < 0) {
+          if (part.prefix !== null && this.#copied < part.prefix.length) {
+            filled += this.#copy(part.prefix, view.subarray(filled));
+            continue;
+          }
+          this.#copied = 0;
+          this.#remaining = part.length;
+          if (part.start !== 0 || this.#index > 0) {
+            this.#file.seekSync(part.start, Deno.SeekMode.Start);
+          }
+        }
+        if (this.#remaining === 0) {
+          this.#index++;
+          this.#remaining = -1;
+          continue;
+        }
+        const target = view.subarray(
+          filled,
+          filled + Math.min(view.length - filled, this.#remaining),
+        );
+        const n = this.#file.readSync(target);
+        if (n === null || n === 0) throw shrunk();
+        this.#remaining -= n;
+        filled += n;
+        // One read per call keeps a call's cost bounded; fill the rest next time.
+        if (filled > 0) return filled;
+      }
+      return filled;
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  #copy(bytes: Uint8Array, into: Uint8Array): number {
+    const n = Math.min(bytes.length - this.#copied, into.length);
+    into.set(bytes.subarray(this.#copied, this.#copied + n));
+    this.#copied += n;
+    return n;
+  }
+
+  /** Closes the file (safe to repeat). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#file.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/**
+ * The `FileParts` behind a body stream made here, for the server to read
+ * the file directly into its own buffer when nobody took the stream.
+ */
+export const fileBodies: WeakMap<ReadableStream<Uint8Array>, FileParts> = new WeakMap();
+
+/** A byte stream over `FileParts`; it closes the file at the end, on error and on cancel. */
 function partsStream(
   file: Deno.FsFile,
   parts: Part[],
   trailer: Uint8Array<ArrayBuffer> | null,
   chunkSize: number,
 ): ReadableStream<Uint8Array> {
-  let index = 0;
-  let remaining = -1; // bytes left in the current part; -1: not started
-  let closed = false;
-  const close = () => {
-    if (!closed) {
-      closed = true;
-      try {
-        file.close();
-      } catch {
-        // already closed
-      }
-    }
-  };
-  return new ReadableStream({
+  const source = new FileParts(file, parts, trailer);
+  const stream = new ReadableStream({
     type: "bytes",
     autoAllocateChunkSize: chunkSize,
     pull(controller) {
       try {
-        for (;;) {
-          const part = parts[index];
-          if (part === undefined) {
-            close();
-            if (trailer !== null) controller.enqueue(trailer);
+        const request = controller.byobRequest;
+        if (request !== null && request.view !== null) {
+          const view = new Uint8Array(
+            request.view.buffer,
+            request.view.byteOffset,
+            request.view.byteLength,
+          );
+          const n = source.fill(view);
+          if (n === 0) {
             controller.close();
-            controller.byobRequest?.respond(0);
-            return;
-          }
-          if (remaining < 0) {
-            remaining = part.length;
-            if (part.start !== 0 || index > 0) file.seekSync(part.start, Deno.SeekMode.Start);
-            if (part.prefix !== null) {
-              controller.enqueue(part.prefix);
-              return;
-            }
-          }
-          if (remaining === 0) {
-            index++;
-            remaining = -1;
-            continue;
-          }
-          const request = controller.byobRequest;
-          if (request !== null && request.view !== null) {
-            const view = new Uint8Array(
-              request.view.buffer,
-              request.view.byteOffset,
-              Math.min(request.view.byteLength, remaining),
-            );
-            const n = file.readSync(view);
-            if (n === null || n === 0) throw shrunk();
-            remaining -= n;
-            request.respond(n);
-            return;
-          }
-          const buf = new Uint8Array(Math.min(chunkSize, remaining));
-          const n = file.readSync(buf);
-          if (n === null || n === 0) throw shrunk();
-          remaining -= n;
-          controller.enqueue(n === buf.length ? buf : buf.slice(0, n));
+            request.respond(0);
+          } else request.respond(n);
           return;
         }
+        const buf = new Uint8Array(chunkSize);
+        const n = source.fill(buf);
+        if (n === 0) controller.close();
+        else controller.enqueue(n === buf.length ? buf : buf.slice(0, n));
       } catch (error) {
-        close();
         controller.error(error);
       }
     },
     cancel() {
-      close();
+      source.close();
     },
   }, { highWaterMark: 0 });
+  fileBodies.set(stream as ReadableStream<Uint8Array>, source);
+  return stream as ReadableStream<Uint8Array>;
 }
 
 /** A stream of `length` bytes of the file from `start`. */
