@@ -5,11 +5,10 @@
  * @module
  */
 
-/** PEM certificate and key. */
 /**
- * A name in the test certificate that the test task's
- * `--unsafely-ignore-certificate-errors=127.0.0.1,localhost` does not cover:
- * TLS clients that dial 127.0.0.1 with this server name really verify.
+ * A name in the test certificate besides `localhost` and 127.0.0.1: TLS
+ * clients that dial 127.0.0.1 with this server name check the name against
+ * the certificate, not the address.
  */
 export const VERIFIED_NAME = "inetkit.test";
 

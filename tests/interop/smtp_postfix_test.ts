@@ -5,10 +5,8 @@
  * with Python's imaplib and compared byte for byte, then deleted again so the
  * INBOX keeps its seeded state.
  *
- * The peers' certificate is a self-signed CA certificate, which rustls refuses
- * as a server certificate (CaUsedAsEndEntity) even when passed in `caCerts`.
- * The TLS cases therefore run this file as a child process with
- * `--unsafely-ignore-certificate-errors=127.0.0.1`.
+ * The TLS cases verify the peers' certificate against their private CA
+ * (`$PEERS_DIR/tls/ca.pem`) with `caCerts` and the name `localhost`.
  *
  * @module
  */
@@ -107,46 +105,27 @@ function rawMessage(messageId: string, subject: string): { source: string; canon
   return { source, canonical: encoder.encode(canonical) };
 }
 
-/** Runs this file as a child with TLS certificate checks off for 127.0.0.1. */
-async function sendInChild(
+const PEERS_CA = `${Deno.env.get("PEERS_DIR") ?? "/tmp/peers"}/tls/ca.pem`;
+
+/** Sends through postfix with its certificate verified against the peers' CA. */
+async function sendVerified(
   options: SmtpConnectOptions,
   message: string,
 ): Promise<{ accepted: string[]; tls: boolean; authenticated: boolean; log: string[] }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net=127.0.0.1",
-      "--allow-env=INETKIT_PEERS,PEERS_DIR",
-      "--unsafely-ignore-certificate-errors=127.0.0.1",
-      "--quiet",
-      new URL(import.meta.url).pathname,
-      JSON.stringify(options),
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(encoder.encode(message));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  const errText = decoder.decode(stderr).replace(/.*DANGER: TLS certificate validation.*\n/, "");
-  if (code !== 0) throw new Error(`child failed: ${errText}`);
-  return JSON.parse(decoder.decode(stdout));
-}
-
-if (import.meta.main) {
-  const options = JSON.parse(Deno.args[0]!) as SmtpConnectOptions;
-  const message = await new Response(Deno.stdin.readable).text();
   const log: string[] = [];
-  await using smtp = await SmtpClient.connect({ ...options, debug: (line) => log.push(line) });
+  await using smtp = await SmtpClient.connect({
+    ...options,
+    caCerts: [await Deno.readTextFile(PEERS_CA)],
+    serverName: "localhost",
+    debug: (line) => log.push(line),
+  });
   const result = await smtp.send({ from: "scully@example.test", to: [RECIPIENT] }, message);
-  console.log(JSON.stringify({
+  return {
     accepted: result.accepted,
     tls: smtp.tls,
     authenticated: smtp.authenticated,
     log,
-  }));
+  };
 }
 
 peerTest(
@@ -246,7 +225,7 @@ peerTest(
     for (const mechanism of ["PLAIN", "LOGIN"]) {
       const id = uniqueId();
       const { source, canonical } = rawMessage(id, `inetkit STARTTLS ${mechanism}`);
-      const result = await sendInChild({
+      const result = await sendVerified({
         port: SMTP_PORT,
         requireTls: true,
         credentials: CREDENTIALS,
@@ -269,7 +248,7 @@ peerTest(
 peerTest("postfix: implicit TLS on 4465 with AUTH delivers", SMTPS_PORT, async () => {
   const id = uniqueId();
   const { source, canonical } = rawMessage(id, "inetkit SMTPS");
-  const result = await sendInChild({
+  const result = await sendVerified({
     port: SMTPS_PORT,
     tls: true,
     credentials: CREDENTIALS,
