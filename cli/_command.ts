@@ -179,7 +179,7 @@ export function parsePort(text: string, what = "port"): number {
 /**
  * Runs a command with `--help` handling and the exit-code rules of
  * `cli/main.ts`: 0 success, 1 failure (message on stderr), 2 usage error
- * (message and help on stderr).
+ * (one line and a pointer to `--help` on stderr).
  */
 export async function runCommand(command: Command, args: string[], io: CommandIo): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
@@ -190,7 +190,11 @@ export async function runCommand(command: Command, args: string[], io: CommandIo
     return await command.run(args, io);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.err(`inetkit ${command.name}: ${error.message}\n\n${command.help}`);
+      // One line and a pointer, as curl does: the full help only on --help.
+      io.err(
+        `inetkit ${command.name}: ${error.message}\n` +
+          `Try 'inetkit ${command.name} --help' for more information.\n`,
+      );
       return 2;
     }
     const message = error instanceof Error ? error.message : String(error);

@@ -10,6 +10,10 @@
  * @module
  */
 import { type Command, type CommandIo, denoIo, runCommand } from "./_command.ts";
+import config from "../deno.json" with { type: "json" };
+
+/** The version of inetkit, from deno.json. */
+const VERSION: string = config.version;
 
 export type { CommandIo };
 
@@ -43,6 +47,18 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "send a message through an SMTP server",
     load: async () => (await import("./mail.ts")).mailCommand,
   },
+  telnet: {
+    summary: "open a Telnet session, or log in and run commands",
+    load: async () => (await import("./telnet.ts")).telnetCommand,
+  },
+  "gopher-server": {
+    summary: "serve a directory over Gopher (menus, gophermaps)",
+    load: async () => (await import("./gopher_server.ts")).gopherServerCommand,
+  },
+  open: {
+    summary: "show a URL in the browser (BROWSER, xdg-open, open)",
+    load: async () => (await import("./open.ts")).openCommand,
+  },
   tour: {
     summary: "start inetkit's servers and run its clients against them",
     load: async () => (await import("./tour.ts")).tourCommand,
@@ -56,7 +72,7 @@ function usage(): string {
   );
   return `Usage: inetkit COMMAND [ARGS...]  (COMMAND --help for details)\n\nCommands:\n${
     lines.join("\n")
-  }\n`;
+  }\n\n  --version  print the version\n`;
 }
 
 /**
@@ -90,9 +106,16 @@ export async function run(args: string[], io: CommandIo = denoIo()): Promise<num
     io.out(usage());
     return name === undefined ? 2 : 0;
   }
+  if (name === "--version" || name === "-V" || name === "version") {
+    io.out(`inetkit ${VERSION} (deno ${Deno.version.deno})\n`);
+    return 0;
+  }
   const entry = COMMANDS[name];
   if (entry === undefined) {
-    io.err(`inetkit: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    io.err(
+      `inetkit: unknown command ${JSON.stringify(name)}\n` +
+        "Try 'inetkit --help' for the list of commands.\n",
+    );
     return 2;
   }
   return await runCommand(await entry.load(), rest, io);

@@ -16,6 +16,7 @@ import { buildOpener } from "../url/build_opener.ts";
 import { HttpCookieProcessor } from "../url/http_cookie_processor.ts";
 import { RobotsFetcher } from "../url/robots_fetcher.ts";
 import { type Command, type CommandIo, denoIo, flagBoolean, parseArgs } from "./_command.ts";
+import { TELNET_GOPHER_TOUR_STOPS } from "./_tour_telnet_gopher.ts";
 
 /** One stop of the tour: starts its servers, runs its clients, returns what to stop. */
 interface Stop {
@@ -146,6 +147,7 @@ const STOPS: Stop[] = [
       return [];
     },
   },
+  ...TELNET_GOPHER_TOUR_STOPS,
 ];
 
 /** The tour as a subcommand of `cli/main.ts`. */

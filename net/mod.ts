@@ -42,3 +42,7 @@ export * from "./ftp_reply_error.ts";
 export * from "./telnet_codec.ts";
 export * from "./gopher_menu.ts";
 export * from "./gopher_url.ts";
+export * from "./telnet_client.ts";
+export * from "./gopher_client.ts";
+export * from "./gopher_server.ts";
+export * from "./open_url.ts";

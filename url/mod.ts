@@ -40,3 +40,4 @@ export * from "./build_opener.ts";
 export * from "./urlopen.ts";
 export * from "./urlretrieve.ts";
 export * from "./robots_fetcher.ts";
+export * from "./gopher_handler.ts";

@@ -26,15 +26,23 @@ Deno.test("cli time exits 1 with a message when the server does not answer", asy
   assertStringIncludes(io.stderr, "inetkit time:");
 });
 
-Deno.test("cli time exits 2 on usage errors and prints help", async () => {
+Deno.test("cli time exits 2 on usage errors with one line and a pointer to --help", async () => {
   for (const args of [["time"], ["time", "host", "notaport"], ["time", "h", "--bogus"]]) {
     const io = captureIo();
     assertEquals(await run(args, io), 2, args.join(" "));
-    assertStringIncludes(io.stderr, "Usage: inetkit time HOST");
+    assertEquals(io.stderr.trim().split("\n").length, 2, io.stderr);
+    assertStringIncludes(io.stderr, "Try 'inetkit time --help' for more information.");
   }
   const io = captureIo();
   assertEquals(await run(["time", "--help"], io), 0);
   assertStringIncludes(io.stdout, "--udp");
+});
+
+Deno.test("cli main prints its version", async () => {
+  const io = captureIo();
+  assertEquals(await run(["--version"], io), 0);
+  assertStringIncludes(io.stdout, "inetkit 0.");
+  assertStringIncludes(io.stdout, `deno ${Deno.version.deno}`);
 });
 
 Deno.test("cli main lists commands and rejects unknown ones", async () => {
