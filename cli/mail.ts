@@ -11,6 +11,7 @@ import {
   parsePort,
   UsageError,
 } from "./_command.ts";
+import { MAIL_READ_HELP } from "./_mail_read_help.ts";
 
 const HELP =
   `Usage: inetkit mail send --server HOST[:PORT] --from ADDRESS --to ADDRESS [options] < BODY
@@ -45,14 +46,18 @@ Exit codes: 0 every recipient accepted, 1 a failure or a refused recipient,
  */
 export const mailCommand: Command = {
   name: "mail",
-  summary: "send a message through an SMTP server",
-  help: HELP,
+  summary: "send, list, read and watch mail (SMTP, IMAP, POP3)",
+  help: HELP + "\n" + MAIL_READ_HELP,
   async run(args: string[], io: CommandIo): Promise<number> {
     const [action, ...rest] = args;
+    if (action === "list" || action === "read" || action === "watch") {
+      const { runMailRead } = await import("./_mail_read.ts");
+      return await runMailRead(action, rest, io);
+    }
     if (action !== "send") {
       throw new UsageError(
         action === undefined
-          ? "Expected an action: send"
+          ? "Expected an action: send, list, read or watch"
           : `Unknown action ${JSON.stringify(action)}`,
       );
     }

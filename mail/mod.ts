@@ -26,3 +26,7 @@ export * from "./imap_types.ts";
 export * from "./imap_string.ts";
 export * from "./imap_command_reader.ts";
 export * from "./mail_server_auth.ts";
+export * from "./pop3_error.ts";
+export * from "./pop3_client.ts";
+export * from "./imap_error.ts";
+export * from "./imap_client.ts";
