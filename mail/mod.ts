@@ -30,3 +30,4 @@ export * from "./pop3_error.ts";
 export * from "./pop3_client.ts";
 export * from "./imap_error.ts";
 export * from "./imap_client.ts";
+export * from "./imap_server.ts";

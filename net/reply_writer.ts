@@ -159,7 +159,8 @@ export function formatImapStatus(
   text: string,
   code?: string,
 ): string {
-  if (tag !== "*" && !/^[\x21-\x7e]+$/.test(tag) || /[(){ %*"\\\]+]/.test(tag) && tag !== "*") {
+  // RFC 3501 tag: ASTRING-CHARs (atom chars and "]") except "+".
+  if (tag !== "*" && (!/^[\x21-\x7e]+$/.test(tag) || /[(){ %*"\\+]/.test(tag))) {
     throw new TypeError(`Cannot format IMAP status: ${JSON.stringify(tag)} is not a tag`);
   }
   assertText(text, "IMAP status");
