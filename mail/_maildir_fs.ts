@@ -174,6 +174,9 @@ export async function crlfSizeOf(path: string): Promise<number> {
   }
 }
 
+/** Messages up to this size (from `start`) are read with one `readFile`. */
+const SMALL_MESSAGE = 256 * 1024;
+
 /**
  * Streams the CRLF view of a file's octets `[start, start + length)`. When
  * the file already has CRLF line ends (`crlf`), it seeks; otherwise it
@@ -186,6 +189,18 @@ export async function openMessageStream(
   length: number,
   crlf: boolean,
 ): Promise<ReadableStream<Uint8Array>> {
+  // A small CRLF file: one op reads it whole (open, read, close in one go),
+  // several times cheaper per message than a file handle and reads.
+  if (crlf && start + length <= SMALL_MESSAGE) {
+    const bytes = await Deno.readFile(path);
+    const piece = bytes.subarray(start, Math.min(bytes.length, start + length));
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        if (piece.length > 0) controller.enqueue(piece);
+        controller.close();
+      },
+    });
+  }
   const file = await Deno.open(path, { read: true });
   let closed = false;
   const close = () => {
