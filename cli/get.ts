@@ -24,6 +24,7 @@ import {
   parseArgs,
   UsageError,
 } from "./_command.ts";
+import { GET_FTP_EXIT } from "./_get_exit.ts";
 import "./_get_gopher.ts"; // gopher: URLs
 
 /** Exit codes by failure class (curl's numbers, so scripts can share them). */
@@ -54,12 +55,18 @@ export const GET_EXIT = {
   redirects: 47,
   /** The connection broke while receiving. */
   receive: 56,
+  /** FTP: access denied (9), bad PASV reply (13), partial file (18), RETR failed (19),
+   * upload refused (25), local read error (26), PORT failed (30), bad resume (36),
+   * TLS required but unavailable (64), login denied (67), remote file not found (78). */
+  ...GET_FTP_EXIT,
 } as const;
 
 const HELP = `Usage: inetkit get URL [options]
+       inetkit get -T FILE ftp://HOST/DIR/[NAME]
 
-Fetches a URL (http, https, file, data) and prints the body, or writes it to
-a file with -o (with a progress bar on a terminal).
+Fetches a URL (http, https, file, data, ftp, ftps) and prints the body, or
+writes it to a file with -o (with a progress bar on a terminal). An ftp URL
+ending in / prints the directory listing; -T uploads to an ftp URL.
 
   -o, --output FILE     write the body to FILE instead of standard output
   -L, --location        follow redirects (at most 10)
@@ -74,15 +81,25 @@ a file with -o (with a progress bar on a terminal).
   -b, --cookie FILE     read cookies from a Netscape cookie file (or NAME=VALUE)
   -c, --cookie-jar FILE write the cookies to a Netscape cookie file at the end
   -C, --continue-at -   resume a partial -o FILE with Range and If-Range
+                        (ftp: REST; with -T, append what the server lacks)
   -i, --include         print the status line and headers before the body
   -s, --silent          no progress bar
       --timeout MS      milliseconds for connect, head and each pause in the body
       --cacert FILE     trust the CA certificates in this PEM file
+  -T, --upload-file FILE  upload FILE to an ftp URL (to DIR/FILE for a URL ending in /)
+      --ssl-reqd        ftp: require TLS (AUTH TLS), fail rather than go on in clear
+  -P, --ftp-port ADDR   ftp: active mode, listening on ADDR (- for the control address)
+  -l, --list-only       ftp: list names only (NLST)
+
+ftp: URLs use AUTH TLS when the server offers it (verified; --cacert for a
+private CA); ftps: URLs are implicit TLS (port 990).
 
 Exit codes: 0 ok, 1 failed, 2 usage, 3 malformed URL, 5 proxy not resolved,
-6 host not resolved, 7 connection failed, 8 bad reply, 22 HTTP 400 or above,
-23 write error, 28 timeout, 35 TLS error, 47 too many redirects,
-56 connection broke while receiving.
+6 host not resolved, 7 connection failed, 8 bad reply, 9 FTP access denied,
+13 bad PASV reply, 18 partial file, 19 RETR failed, 22 HTTP 400 or above,
+23 write error, 25 upload refused, 26 read error, 28 timeout, 30 PORT failed,
+35 TLS error, 36 bad resume, 47 too many redirects, 56 connection broke while
+receiving, 64 TLS required, 67 login denied, 78 remote file not found.
 `;
 
 const encoder = new TextEncoder();
@@ -101,11 +118,11 @@ class NoRedirectHandler extends HttpRedirectHandler {
  */
 export const getCommand: Command = {
   name: "get",
-  summary: "fetch a URL (http, https, file, data) like a small curl",
+  summary: "fetch a URL (http, https, file, data, ftp, ftps) like a small curl",
   help: HELP,
   async run(args, io) {
     const parsed = parseArgs(args, {
-      booleans: ["location", "digest", "include", "silent", "help"],
+      booleans: ["location", "digest", "include", "silent", "help", "ssl-reqd", "list-only"],
       values: [
         "output",
         "user",
@@ -119,6 +136,8 @@ export const getCommand: Command = {
         "timeout",
         "cacert",
         "noproxy",
+        "upload-file",
+        "ftp-port",
       ],
       aliases: {
         o: "output",
@@ -133,6 +152,9 @@ export const getCommand: Command = {
         C: "continue-at",
         i: "include",
         s: "silent",
+        T: "upload-file",
+        P: "ftp-port",
+        l: "list-only",
       },
     });
     const [urlText, ...extra] = parsed.positional;
@@ -142,7 +164,7 @@ export const getCommand: Command = {
     if (resume !== undefined && resume !== "-") {
       throw new UsageError("Only -C - (resume from the file's size) is supported");
     }
-    if (resume !== undefined && output === undefined) throw new UsageError("-C - needs -o FILE");
+
     const timeoutText = flagString(parsed, "timeout");
     if (timeoutText !== undefined && !/^[1-9]\d*$/.test(timeoutText)) {
       throw new UsageError(`Invalid --timeout: ${timeoutText}`);
@@ -156,6 +178,14 @@ export const getCommand: Command = {
       io.err(`inetkit get: malformed URL ${JSON.stringify(urlText)}\n`);
       return GET_EXIT.badUrl;
     }
+    if (url.protocol === "ftp:" || url.protocol === "ftps:") {
+      const { runFtpGet } = await import("./_get_ftp.ts");
+      return await runFtpGet(url, parsed, io, { progressBar, exitCodeFor });
+    }
+    for (const flag of ["upload-file", "ssl-reqd", "ftp-port", "list-only"]) {
+      if (parsed.flags.has(flag)) throw new UsageError(`--${flag} works with ftp URLs only`);
+    }
+    if (resume !== undefined && output === undefined) throw new UsageError("-C - needs -o FILE");
 
     const headers = new Headers();
     for (const line of flagStrings(parsed, "header")) {

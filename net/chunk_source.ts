@@ -10,6 +10,14 @@ export interface ChunkSource {
   /** The next piece, or `null` at the end of the body. */
   read(): Promise<Uint8Array | null>;
   /**
+   * Reads the next bytes straight into the caller's buffer (at least one
+   * byte), or resolves to `null` at the end of the body. When present,
+   * {@linkcode chunkSourceStream} makes a byte stream, so a BYOB reader
+   * moves a large body without allocating a buffer per chunk; default
+   * readers still get `read()`'s pieces.
+   */
+  readInto?(buffer: Uint8Array): Promise<number | null>;
+  /**
    * Reads and discards the rest of the body, at most `limit` bytes.
    *
    * @returns Whether the end was reached (the connection is in step).
@@ -43,7 +51,9 @@ export interface ChunkSourceStreamOptions {
  * (a chunk is read only when the consumer pulls), calling `onEnd` after the
  * last chunk and `onAbandon` when the consumer cancels (after draining up
  * to `drainLimit`) or the source fails. This is how a streamed reply body
- * holds its connection until it is consumed or cancelled.
+ * holds its connection until it is consumed or cancelled. With
+ * {@linkcode ChunkSource.readInto} it is a byte stream (`type: "bytes"`):
+ * `getReader({ mode: "byob" })` reads into the caller's buffers.
  *
  * @param source The body.
  * @param options End and abandon hooks, and the drain limit.
@@ -75,6 +85,58 @@ export function chunkSourceStream(
     settled = true;
     await options.onAbandon?.(inSync, error);
   };
+  const end = async () => {
+    if (!settled) {
+      settled = true;
+      await options.onEnd?.();
+    }
+  };
+  const cancel = async (reason: unknown) => {
+    if (settled) return;
+    let inSync = false;
+    try {
+      inSync = source.drain !== undefined && await source.drain(drainLimit);
+    } catch {
+      inSync = false;
+    }
+    await abandon(inSync, reason);
+  };
+  const readInto = source.readInto;
+  if (readInto !== undefined) {
+    return new ReadableStream({
+      type: "bytes",
+      async pull(controller) {
+        const request = controller.byobRequest;
+        const view = request?.view ?? null;
+        let n: number | null;
+        let piece: Uint8Array | null = null;
+        try {
+          if (view === null) {
+            piece = await source.read();
+            n = piece === null ? null : piece.length;
+          } else {
+            n = await readInto.call(
+              source,
+              new Uint8Array(view.buffer, view.byteOffset, view.byteLength),
+            );
+          }
+        } catch (error) {
+          await abandon(false, error);
+          throw error;
+        }
+        if (n !== null) {
+          if (piece !== null) controller.enqueue(piece);
+          else request!.respond(n);
+          return;
+        }
+        await end();
+        controller.close();
+        // A BYOB read waiting on a closed stream is answered with done.
+        request?.respond(0);
+      },
+      cancel,
+    }, { highWaterMark: 0 }) as ReadableStream<Uint8Array>;
+  }
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       let piece: Uint8Array | null;
@@ -88,21 +150,9 @@ export function chunkSourceStream(
         controller.enqueue(piece);
         return;
       }
-      if (!settled) {
-        settled = true;
-        await options.onEnd?.();
-      }
+      await end();
       controller.close();
     },
-    async cancel(reason) {
-      if (settled) return;
-      let inSync = false;
-      try {
-        inSync = source.drain !== undefined && await source.drain(drainLimit);
-      } catch {
-        inSync = false;
-      }
-      await abandon(inSync, reason);
-    },
+    cancel,
   }, { highWaterMark: 0 });
 }

@@ -81,6 +81,14 @@ export function localNetAddr(conn: DuplexConn): Deno.NetAddr | null {
 }
 
 function netAddr(addr: Deno.Addr | undefined): Deno.NetAddr | null {
-  if (addr === undefined || (addr.transport !== "tcp" && addr.transport !== "udp")) return null;
+  if (addr === undefined) return null;
+  // A Deno.TlsConn made by Deno.startTls reports { hostname, port } without
+  // a transport: it is still TCP.
+  const bare = addr as Partial<Deno.NetAddr>;
+  if (bare.transport === undefined && typeof bare.hostname === "string") {
+    if (typeof bare.port !== "number") return null;
+    return { transport: "tcp", hostname: bare.hostname, port: bare.port };
+  }
+  if (addr.transport !== "tcp" && addr.transport !== "udp") return null;
   return addr;
 }

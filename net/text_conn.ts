@@ -85,6 +85,15 @@ export interface LeaseStreamOptions {
    * @default {65536}
    */
   drainLimit?: number;
+  /**
+   * Whether an error thrown by `onEnd` leaves the connection in step: a
+   * refusal that was read in full (FTP's `426` or `451` after the data).
+   * Then the lease is released and the connection stays open; otherwise it
+   * is closed. The body errors with that error either way.
+   *
+   * @default {() => false}
+   */
+  intact?: (error: unknown) => boolean;
 }
 
 /**
@@ -210,16 +219,20 @@ export class TextConnLease implements AsyncDisposable {
    * Streams a reply body out of this lease: the lease is held until the
    * stream is read to its end (then `onEnd` runs and the lease is released)
    * or cancelled (then what is left is drained up to `drainLimit`, and the
-   * connection is closed if that is not enough). An error closes it too.
+   * connection is closed if that is not enough). An error closes it too,
+   * unless it came from `onEnd` and `intact` says the connection is in step.
    *
    * @param source The body, e.g. a `BoundedReader` or `DotStuffedReader`.
-   * @param options The end hook and the drain limit.
+   * @param options The end hook, the drain limit and the `intact` test.
    * @returns The body as a stream with backpressure.
    */
   stream(source: ChunkSource, options: LeaseStreamOptions = {}): ReadableStream<Uint8Array> {
     this.#streaming = true;
     return chunkSourceStream({
       read: () => this.#guard(source.read()),
+      readInto: source.readInto === undefined
+        ? undefined
+        : (buffer) => this.#guard(source.readInto!(buffer)),
       drain: source.drain === undefined ? undefined : (limit) => source.drain!(limit),
     }, {
       drainLimit: options.drainLimit,
@@ -227,7 +240,8 @@ export class TextConnLease implements AsyncDisposable {
         try {
           await this.#guard(Promise.resolve(options.onEnd?.()));
         } catch (error) {
-          this.fail();
+          if (options.intact?.(error) === true && !this.#conn.closed) this.release();
+          else this.fail();
           throw error;
         }
         this.release();

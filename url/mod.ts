@@ -41,3 +41,4 @@ export * from "./urlopen.ts";
 export * from "./urlretrieve.ts";
 export * from "./robots_fetcher.ts";
 export * from "./gopher_handler.ts";
+export * from "./ftp_handler.ts";

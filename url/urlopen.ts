@@ -1,4 +1,7 @@
 import { buildOpener } from "./build_opener.ts";
+// The default handlers for ftp: and gopher: register themselves when loaded.
+import "./ftp_handler.ts";
+import "./gopher_handler.ts";
 import type { UrlOpener, UrlOpenOptions } from "./url_opener.ts";
 import type { UrlRequest } from "./url_request.ts";
 import type { UrlResponse } from "./url_response.ts";
@@ -12,11 +15,15 @@ let installed: UrlOpener | null = null;
  * body, the final `url`, and urllib's `code`, `info()` and `geturl()`.
  *
  * HTTP errors throw {@linkcode HTTPError} (itself readable as a response);
- * other failures throw {@linkcode URLError}; an abort or timeout rejects
+ * other failures throw {@linkcode URLError}, timeouts included (its
+ * `timedOut` is true and its `cause` the `TimeoutError`, also when the
+ * body stalls while being read); an abort through your own `signal` rejects
  * with the signal's reason. Read or cancel each body: its connection goes
  * back to the pool when the body ends.
  *
- * @param url The URL, or a {@linkcode UrlRequest}.
+ * @param url The URL, a {@linkcode UrlRequest}, or a web `Request` (its
+ *   method, headers, body and signal are carried over; the body is read
+ *   into memory first).
  * @param options Body, headers, method, `timeout` (ms for connect, head and
  *   each pause in the body), `signal`, `onProgress`. With a request, only
  *   `timeout`, `signal` and `onProgress` apply.
@@ -34,6 +41,15 @@ let installed: UrlOpener | null = null;
  * assertEquals([response.code, await response.text()], [200, "hello"]);
  * ```
  *
+ * @example Opening a web Request
+ * ```ts
+ * import { urlopen } from "@inetkit/inetkit/url";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const response = await urlopen(new Request("data:text/plain,hi"));
+ * assertEquals(await response.text(), "hi");
+ * ```
+ *
  * @example Posting a form over HTTP
  * ```ts ignore
  * import { urlencode, urlopen } from "@inetkit/inetkit/url";
@@ -46,7 +62,7 @@ let installed: UrlOpener | null = null;
  * ```
  */
 export function urlopen(
-  url: string | URL | UrlRequest,
+  url: string | URL | UrlRequest | Request,
   options?: UrlOpenOptions,
 ): Promise<UrlResponse> {
   installed ??= buildOpener();
