@@ -9,9 +9,11 @@ import {
   flagStrings,
   parseArgs,
   parsePort,
+  runCommand,
   UsageError,
 } from "./_command.ts";
 import { MAIL_READ_HELP } from "./_mail_read_help.ts";
+import { MAIL_SERVE_HELP } from "./_mail_serve_help.ts";
 
 const HELP =
   `Usage: inetkit mail send --server HOST[:PORT] --from ADDRESS --to ADDRESS [options] < BODY
@@ -46,10 +48,14 @@ Exit codes: 0 every recipient accepted, 1 a failure or a refused recipient,
  */
 export const mailCommand: Command = {
   name: "mail",
-  summary: "send, list, read and watch mail (SMTP, IMAP, POP3)",
-  help: HELP + "\n" + MAIL_READ_HELP,
+  summary: "send, list, read and watch mail; serve a local mail lab (SMTP, POP3, IMAP)",
+  help: HELP + "\n" + MAIL_READ_HELP + "\n" + MAIL_SERVE_HELP,
   async run(args: string[], io: CommandIo): Promise<number> {
     const [action, ...rest] = args;
+    if (action === "serve") {
+      const { mailServeCommand } = await import("./_mail_serve.ts");
+      return await runCommand(mailServeCommand, rest, io);
+    }
     if (action === "list" || action === "read" || action === "watch") {
       const { runMailRead } = await import("./_mail_read.ts");
       return await runMailRead(action, rest, io);
@@ -57,7 +63,7 @@ export const mailCommand: Command = {
     if (action !== "send") {
       throw new UsageError(
         action === undefined
-          ? "Expected an action: send, list, read or watch"
+          ? "Expected an action: send, serve, list, read or watch"
           : `Unknown action ${JSON.stringify(action)}`,
       );
     }

@@ -44,7 +44,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import("./proxy.ts")).proxyCommand,
   },
   mail: {
-    summary: "send, list, read and watch mail (SMTP, IMAP, POP3)",
+    summary: "send, list, read and watch mail; serve a local mail lab (SMTP, POP3, IMAP)",
     load: async () => (await import("./mail.ts")).mailCommand,
   },
   telnet: {

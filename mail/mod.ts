@@ -31,3 +31,6 @@ export * from "./pop3_client.ts";
 export * from "./imap_error.ts";
 export * from "./imap_client.ts";
 export * from "./imap_server.ts";
+export * from "./smtp_server.ts";
+export * from "./pop3_server.ts";
+export * from "./mail_lab.ts";
