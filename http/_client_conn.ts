@@ -328,6 +328,7 @@ export class ClientConn {
       );
     }
     this.#idle = false;
+    (this.conn as Partial<Deno.Conn>).ref?.();
     try {
       await writeAll(this.#io, first);
     } catch (error) {
@@ -510,7 +511,9 @@ export class ClientConn {
       hook?.();
     };
     // The read stays in flight; the next request's reads wait for it and
-    // keep what it brought.
+    // keep what it brought. It must not keep the process alive: a script
+    // that is done exits without waiting for the pool to close.
+    (this.conn as Partial<Deno.Conn>).unref?.();
     this.reader.fill().then(settled, settled);
   }
 

@@ -54,6 +54,26 @@ export interface CookieLimits {
   maxAttributeSize?: number;
 }
 
+/** Options for {@linkcode formatSetCookie} and {@linkcode setCookie}. */
+export interface FormatSetCookieOptions extends CookieLimits {
+  /**
+   * Write a value that RFC 6265 does not allow bare (spaces, `;`, `,`, `"`,
+   * `\`, control or non-ASCII characters) the way Python's `SimpleCookie`
+   * does, instead of throwing: in double quotes, with `\"` and `\\`, and
+   * every other such byte (UTF-8 for non-ASCII) as a `\ooo` octal escape;
+   * spaces stay. {@linkcode unquoteCookieValue} reads it back, and so does
+   * Python's `SimpleCookie.load`, for ASCII values.
+   *
+   * Off by default: the quoted form is not RFC 6265 cookie-octets, so a
+   * server SHOULD NOT send it (§4.1.1) and clients other than Python's see
+   * the escapes, not the text. Percent-encoding (`encodeURIComponent`) is
+   * the portable choice when you control both ends.
+   *
+   * @default {false}
+   */
+  quote?: boolean;
+}
+
 /** Options for {@linkcode parseCookie} and {@linkcode getCookies}. */
 export interface ParseCookieOptions extends CookieLimits {
   /**
@@ -131,9 +151,9 @@ function trimWsp(text: string): string {
  * assertEquals([...cookies], [["session", "abc123"], ["theme", "dark"], ["lang", "en"]]);
  * ```
  */
-export function parseCookie(header: string, options: ParseCookieOptions = {}): Map<string, string> {
-  const maxPairs = options.maxPairs ?? 300;
-  const maxSize = options.maxCookieSize ?? COOKIE_MAX_SIZE;
+export function parseCookie(header: string, options?: ParseCookieOptions): Map<string, string> {
+  const maxPairs = options?.maxPairs ?? 300;
+  const maxSize = options?.maxCookieSize ?? COOKIE_MAX_SIZE;
   const out = new Map<string, string>();
   let count = 0;
   let start = 0;
@@ -181,7 +201,7 @@ export function parseCookie(header: string, options: ParseCookieOptions = {}): M
  */
 export function getCookies(
   headers: Headers,
-  options: ParseCookieOptions = {},
+  options?: ParseCookieOptions,
 ): Record<string, string> {
   const out: Record<string, string> = Object.create(null);
   const header = headers.get("cookie");
@@ -310,9 +330,9 @@ export function parseCookieDate(text: string): Date | null {
  * assertEquals(parseSetCookie("bad\x01=1"), null);
  * ```
  */
-export function parseSetCookie(header: string, options: CookieLimits = {}): Cookie | null {
-  const maxSize = options.maxCookieSize ?? COOKIE_MAX_SIZE;
-  const maxAttribute = options.maxAttributeSize ?? COOKIE_MAX_ATTRIBUTE_SIZE;
+export function parseSetCookie(header: string, options?: CookieLimits): Cookie | null {
+  const maxSize = options?.maxCookieSize ?? COOKIE_MAX_SIZE;
+  const maxAttribute = options?.maxAttributeSize ?? COOKIE_MAX_ATTRIBUTE_SIZE;
   if (SET_COOKIE_CTL_REGEXP.test(header)) return null;
   let semi = header.indexOf(";");
   if (semi < 0) semi = header.length;
@@ -403,8 +423,8 @@ export function parseSetCookie(header: string, options: CookieLimits = {}): Cook
  * assertEquals(getSetCookies(headers).map((c) => c.name), ["a", "b"]);
  * ```
  */
-export function getSetCookies(headers: Headers, options: GetSetCookiesOptions = {}): Cookie[] {
-  const max = options.maxCookies ?? 50;
+export function getSetCookies(headers: Headers, options?: GetSetCookiesOptions): Cookie[] {
+  const max = options?.maxCookies ?? 50;
   const out: Cookie[] = [];
   for (const field of headers.getSetCookie().slice(0, max)) {
     const cookie = parseSetCookie(field, options);
@@ -426,8 +446,12 @@ function fail(message: string): never {
  * `Partitioned` (all need `Secure`; `__Host-` also `Path=/` and no
  * `Domain`). The name prefixes are matched case-insensitively.
  *
+ * A value outside cookie-octets throws by default, where Python's
+ * `SimpleCookie` would quote it: pass `quote: true` for that form (see
+ * {@linkcode FormatSetCookieOptions.quote} for why it is not the default).
+ *
  * @param cookie The cookie.
- * @param options The size limits.
+ * @param options The size limits, and whether to quote the value.
  * @returns The header value.
  * @throws {TypeError} If any part is invalid or the prefix rules are broken.
  * @throws {RangeError} If the cookie or an attribute is too large, or
@@ -445,14 +469,30 @@ function fail(message: string): never {
  * assertThrows(() => formatSetCookie({ name: "__Host-sid", value: "abc", domain: "example.com", secure: true, path: "/" }), TypeError);
  * assertThrows(() => formatSetCookie({ name: "a", value: "x;y" }), TypeError);
  * ```
+ *
+ * @example Quoting a value as Python's SimpleCookie does
+ * ```ts
+ * import { formatSetCookie, parseCookie, unquoteCookieValue } from "@inetkit/inetkit/http";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const header = formatSetCookie({ name: "msg", value: "hello world; yes" }, { quote: true });
+ * assertEquals(header, 'msg="hello world\\073 yes"');
+ * // A browser sends it back as it was set; unquote to get the text.
+ * const sent = parseCookie(header).get("msg")!;
+ * assertEquals(unquoteCookieValue(sent), "hello world; yes");
+ * ```
  */
-export function formatSetCookie(cookie: Cookie, options: CookieLimits = {}): string {
-  const maxSize = options.maxCookieSize ?? COOKIE_MAX_SIZE;
-  const maxAttribute = options.maxAttributeSize ?? COOKIE_MAX_ATTRIBUTE_SIZE;
-  const { name, value } = cookie;
+export function formatSetCookie(cookie: Cookie, options?: FormatSetCookieOptions): string {
+  const maxSize = options?.maxCookieSize ?? COOKIE_MAX_SIZE;
+  const maxAttribute = options?.maxAttributeSize ?? COOKIE_MAX_ATTRIBUTE_SIZE;
+  const { name } = cookie;
+  let { value } = cookie;
   if (!TOKEN_REGEXP.test(name)) fail(`name ${JSON.stringify(name)} is not a token`);
   if (!COOKIE_VALUE_REGEXP.test(value)) {
-    fail(`value ${JSON.stringify(value)} of ${name} holds characters outside cookie-octet`);
+    if (options?.quote !== true || typeof value !== "string") {
+      fail(`value ${JSON.stringify(value)} of ${name} holds characters outside cookie-octet`);
+    }
+    value = quoteCookieValue(value);
   }
   if (name.length + value.length > maxSize) {
     throw new RangeError(
@@ -535,12 +575,72 @@ export function formatSetCookie(cookie: Cookie, options: CookieLimits = {}): str
   return parts.join("; ");
 }
 
+// Python's http.cookies _UnescapedChars: its legal key characters plus these.
+const PYTHON_UNESCAPED_REGEXP = /^[A-Za-z0-9!#$%&'*+\-.^_`|~: ()/<=>?@[\]{}]$/;
+
+/** Python's `http.cookies._quote`, with non-ASCII written as UTF-8 octal escapes. */
+function quoteCookieValue(value: string): string {
+  let out = '"';
+  for (const char of value) {
+    if (char === '"' || char === "\\") out += "\\" + char;
+    else if (PYTHON_UNESCAPED_REGEXP.test(char)) out += char;
+    else for (const byte of encoder.encode(char)) out += "\\" + byte.toString(8).padStart(3, "0");
+  }
+  return out + '"';
+}
+
+/**
+ * Reads a cookie value written in the quoted form of Python's
+ * `SimpleCookie` (or `formatSetCookie(..., { quote: true })`) back into its
+ * text: removes one pair of surrounding double quotes, turns `\ooo` octal
+ * escapes into bytes (decoded as UTF-8) and `\x` into `x`. Other values come
+ * back unchanged. Linear in the input.
+ *
+ * @param value A value from {@linkcode parseCookie} or {@linkcode getCookies}
+ *   (their quotes already removed) or a raw quoted value.
+ * @returns The unquoted text.
+ *
+ * @example
+ * ```ts
+ * import { unquoteCookieValue } from "@inetkit/inetkit/http";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(unquoteCookieValue('"hello world\\073 yes"'), "hello world; yes");
+ * assertEquals(unquoteCookieValue('say \\"hi\\"'), 'say "hi"');
+ * assertEquals(unquoteCookieValue("caf\\303\\251"), "café");
+ * assertEquals(unquoteCookieValue("plain"), "plain");
+ * ```
+ */
+export function unquoteCookieValue(value: string): string {
+  let text = value;
+  if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) text = text.slice(1, -1);
+  if (!text.includes("\\")) return text;
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length;) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c && i + 1 < text.length) {
+      const octal = text.slice(i + 1, i + 4);
+      if (/^[0-3][0-7]{2}$/.test(octal)) {
+        bytes.push(parseInt(octal, 8));
+        i += 4;
+        continue;
+      }
+      i++;
+    }
+    const point = text.codePointAt(i)!;
+    const char = String.fromCodePoint(point);
+    for (const byte of encoder.encode(char)) bytes.push(byte);
+    i += char.length;
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
 /**
  * Appends a validated `Set-Cookie` field to response headers.
  *
  * @param headers The response headers.
  * @param cookie The cookie.
- * @param options The size limits.
+ * @param options The size limits, and whether to quote the value.
  * @throws {TypeError} As {@linkcode formatSetCookie}.
  * @throws {RangeError} As {@linkcode formatSetCookie}.
  *
@@ -554,7 +654,11 @@ export function formatSetCookie(cookie: Cookie, options: CookieLimits = {}): str
  * assertEquals(headers.get("set-cookie"), "lang=en; Path=/");
  * ```
  */
-export function setCookie(headers: Headers, cookie: Cookie, options: CookieLimits = {}): void {
+export function setCookie(
+  headers: Headers,
+  cookie: Cookie,
+  options?: FormatSetCookieOptions,
+): void {
   headers.append("set-cookie", formatSetCookie(cookie, options));
 }
 
@@ -581,8 +685,7 @@ export function setCookie(headers: Headers, cookie: Cookie, options: CookieLimit
 export function deleteCookie(
   headers: Headers,
   name: string,
-  attributes: Pick<Cookie, "domain" | "path" | "secure" | "httpOnly" | "sameSite" | "partitioned"> =
-    {},
+  attributes?: Pick<Cookie, "domain" | "path" | "secure" | "httpOnly" | "sameSite" | "partitioned">,
 ): void {
   setCookie(headers, { ...attributes, name, value: "", expires: new Date(0), maxAge: 0 });
 }

@@ -43,7 +43,9 @@ export class IpCidr {
     if (slash >= 0) {
       const prefix = text.slice(slash + 1);
       if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max) {
-        throw new TypeError(`Cannot parse address range ${JSON.stringify(text)}: bad prefix length`);
+        throw new TypeError(
+          `Cannot parse address range ${JSON.stringify(text)}: bad prefix length`,
+        );
       }
       bits = Number(prefix);
     }

@@ -2,8 +2,9 @@ import { BufferedReader } from "./buffered_reader.ts";
 import { writeAll } from "./_io.ts";
 import { connectTcp } from "./connect_tcp.ts";
 import { ProtocolError } from "./protocol_error.ts";
-import { TcpServer } from "./tcp_server.ts";
+import { TcpServer, type TcpShutdownOptions } from "./tcp_server.ts";
 import { UdpServer } from "./udp_server.ts";
+import { assertUdpSupported, listenUdp } from "./_udp_support.ts";
 
 /** Seconds from 1900-01-01 (RFC 868's epoch) to 1970-01-01 (the Unix epoch). */
 export const TIME_1970 = 2208988800;
@@ -40,11 +41,11 @@ const HALF_ERA = 2 ** 31;
  * assertEquals(timeToDate(0, { pivot: 0 }).toISOString(), "1900-01-01T00:00:00.000Z");
  * ```
  */
-export function timeToDate(value: number, options: { pivot?: number } = {}): Date {
+export function timeToDate(value: number, options?: { pivot?: number }): Date {
   if (!Number.isInteger(value) || value < 0 || value >= ERA) {
     throw new RangeError(`Cannot convert time value ${value}: not a 32-bit unsigned integer`);
   }
-  const pivot = options.pivot ?? HALF_ERA;
+  const pivot = options?.pivot ?? HALF_ERA;
   const seconds = value < pivot ? value + ERA : value;
   return new Date((seconds - TIME_1970) * 1000);
 }
@@ -133,6 +134,8 @@ export interface GetTimeOptions {
  * @throws {ProtocolError} `"SHORT_REPLY"` when fewer than 4 bytes come,
  *   `"BAD_REPLY"` for a UDP answer longer than 4 bytes.
  * @throws {DOMException} A `TimeoutError` when the server stays silent.
+ * @throws {Deno.errors.NotSupported} For UDP when Deno runs without
+ *   `--unstable-net` (or `"unstable": ["net"]` in `deno.json`).
  *
  * @example Asking a local time server
  * ```ts ignore
@@ -142,7 +145,8 @@ export interface GetTimeOptions {
  * console.log("server time is", date.toUTCString());
  * ```
  */
-export async function getTime(options: GetTimeOptions = {}): Promise<Date> {
+export async function getTime(options?: GetTimeOptions): Promise<Date> {
+  options ??= {};
   const hostname = options.hostname ?? "127.0.0.1";
   const port = options.port ?? TIME_PORT;
   const timeout = options.timeout ?? 5000;
@@ -198,11 +202,10 @@ async function getTimeUdp(
   const ipv6 = address.includes(":");
   // Bind where the answer will arrive: loopback for a loopback server.
   const loopback = address === "::1" || address.startsWith("127.");
-  const socket = Deno.listenDatagram({
+  const socket = listenUdp({
     hostname: loopback ? (ipv6 ? "::1" : "127.0.0.1") : ipv6 ? "::" : "0.0.0.0",
     port: 0,
-    transport: "udp",
-  });
+  }, "get time over UDP");
   const target: Deno.NetAddr = { transport: "udp", hostname: address, port };
   let abortReason: unknown;
   const onAbort = () => {
@@ -332,12 +335,33 @@ export interface TimeServerOptions {
   signal?: AbortSignal;
   /** Receives errors; the server keeps running. */
   onError?: (error: unknown) => void;
+  /**
+   * Called for every answer sent (the classic examples print "connection
+   * from ..."). An exception it throws goes to `onError`.
+   */
+  onRequest?: (info: TimeRequestInfo) => void;
+}
+
+/** Who asked a {@linkcode TimeServer} for the time, for {@linkcode TimeServerOptions.onRequest}. */
+export interface TimeRequestInfo {
+  /** The transport the request came over. */
+  transport: "tcp" | "udp";
+  /** The client's address. */
+  remoteAddr: Deno.NetAddr;
+  /** The time sent. */
+  date: Date;
 }
 
 /**
  * An RFC 868 time server over TCP and UDP. Over TCP it sends the 4 bytes and
  * closes without reading; over UDP it answers every datagram, empty ones
- * included, with one 4-byte datagram.
+ * included, with one 4-byte datagram. Like {@linkcode TcpServer} it runs
+ * until `shutdown()` (or its `signal`), and `finished` settles once it has
+ * stopped: `await server.finished` keeps a program serving.
+ *
+ * UDP needs `--unstable-net` (or `"unstable": ["net"]` in `deno.json`);
+ * without it the constructor throws a `Deno.errors.NotSupported` saying so
+ * (ask for `transport: "tcp"` to serve TCP only).
  *
  * @example Serving and querying the time over both transports
  * ```ts
@@ -350,28 +374,65 @@ export interface TimeServerOptions {
  * assertEquals(await getTime({ port, transport: "tcp" }), fixed);
  * assertEquals(await getTime({ port, transport: "udp" }), fixed);
  * ```
+ *
+ * @example Serving until stopped
+ * ```ts
+ * import { TimeServer } from "@inetkit/inetkit/net";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const controller = new AbortController();
+ * const server = new TimeServer({ transport: "tcp", signal: controller.signal });
+ * setTimeout(() => controller.abort(), 10);
+ * await server.finished; // a server program waits here until Ctrl-C
+ * assertEquals(server.addr.transport, "tcp");
+ * ```
  */
 export class TimeServer implements AsyncDisposable {
   #tcp: TcpServer | null = null;
   #udp: UdpServer | null = null;
   #now: () => Date;
   #addr: Deno.NetAddr;
+  #finished: Promise<void>;
 
   /**
    * Starts listening at once.
    *
    * @param options Where to listen, which transports, which clock.
    * @throws {Deno.errors.AddrInUse} When the port is taken.
+   * @throws {Deno.errors.NotSupported} For UDP without `--unstable-net`.
    */
-  constructor(options: TimeServerOptions = {}) {
+  constructor(options?: TimeServerOptions) {
+    options ??= {};
     this.#now = options.now ?? (() => new Date());
     const transport = options.transport ?? "both";
     const hostname = options.hostname ?? "127.0.0.1";
-    const common = { hostname, signal: options.signal, onError: options.onError };
+    const onError = options.onError ?? ((error: unknown) => console.error("TimeServer:", error));
+    const common = { hostname, signal: options.signal, onError };
     const port = options.port ?? 0;
+    const onRequest = options.onRequest;
+    const answer = (transport: "tcp" | "udp", remoteAddr: Deno.NetAddr): Uint8Array => {
+      const date = this.#now();
+      const bytes = encodeTime(date);
+      if (onRequest !== undefined) {
+        try {
+          onRequest({
+            transport,
+            remoteAddr,
+            date: new Date(Math.floor(date.getTime() / 1000) * 1000),
+          });
+        } catch (error) {
+          onError(error);
+        }
+      }
+      return bytes;
+    };
+    if (transport === "udp" || transport === "both") {
+      // Fail on a missing --unstable-net before anything listens.
+      assertUdpSupported("start time server");
+    }
     if (transport === "tcp" || transport === "both") {
-      this.#tcp = new TcpServer({ ...common, port }, async (conn) => {
-        await writeAll(conn, encodeTime(this.#now()));
+      this.#tcp = new TcpServer({ ...common, port }, async (conn, info) => {
+        await writeAll(conn, answer("tcp", info.remoteAddr));
       });
     }
     if (transport === "udp" || transport === "both") {
@@ -379,7 +440,7 @@ export class TimeServer implements AsyncDisposable {
       try {
         this.#udp = new UdpServer(
           { ...common, port: udpPort },
-          (d) => d.reply(encodeTime(this.#now())),
+          (d) => d.reply(answer("udp", d.remoteAddr)),
         );
       } catch (error) {
         void this.#tcp?.shutdown({ timeout: 0 });
@@ -387,6 +448,7 @@ export class TimeServer implements AsyncDisposable {
       }
     }
     this.#addr = (this.#tcp ?? this.#udp)!.addr;
+    this.#finished = Promise.all([this.#tcp?.finished, this.#udp?.finished]).then(() => {});
   }
 
   /** The address served (TCP and UDP share the port). */
@@ -394,10 +456,26 @@ export class TimeServer implements AsyncDisposable {
     return this.#addr;
   }
 
-  /** Stops both listeners and waits for open TCP exchanges. */
-  async shutdown(): Promise<void> {
-    this.#udp?.close();
-    await Promise.all([this.#tcp?.shutdown({ timeout: 1000 }), this.#udp?.finished]);
+  /**
+   * Settles when the server has shut down (through `shutdown()`, `await
+   * using` or its `signal`) and every exchange has ended.
+   */
+  get finished(): Promise<void> {
+    return this.#finished;
+  }
+
+  /**
+   * Stops both listeners and waits for open exchanges, as
+   * {@linkcode TcpServer.shutdown} does (TCP connections still open after
+   * the grace period are closed).
+   *
+   * @param options The grace period; its `timeout` defaults to 1000 ms here.
+   * @returns When the server has stopped.
+   */
+  async shutdown(options?: TcpShutdownOptions): Promise<void> {
+    const timeout = options?.timeout ?? 1000;
+    await Promise.all([this.#tcp?.shutdown({ timeout }), this.#udp?.shutdown({ timeout })]);
+    await this.#finished;
   }
 
   /** Shuts the server down. */

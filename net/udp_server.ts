@@ -1,3 +1,5 @@
+import { listenUdp } from "./_udp_support.ts";
+
 /** Options for {@linkcode UdpServer}. */
 export interface UdpServerOptions {
   /**
@@ -22,12 +24,26 @@ export interface UdpServerOptions {
   onError?: (error: unknown) => void;
 }
 
+/** Options for {@linkcode UdpServer.shutdown}. */
+export interface UdpShutdownOptions {
+  /**
+   * Milliseconds to wait for running handlers before `shutdown()` resolves
+   * (they are told through `Datagram.signal`; `finished` still waits for
+   * them).
+   *
+   * @default {5000}
+   */
+  timeout?: number;
+}
+
 /** One received datagram. */
 export interface Datagram {
   /** The payload; may be empty (zero-length datagrams are delivered). */
   data: Uint8Array;
   /** Who sent it. */
   remoteAddr: Deno.NetAddr;
+  /** Aborted when the server shuts down. */
+  signal: AbortSignal;
   /** Sends a datagram back to the sender. */
   reply(data: Uint8Array): Promise<void>;
 }
@@ -38,7 +54,13 @@ export type UdpHandler = (datagram: Datagram) => void | Promise<void>;
 /**
  * A UDP server over `Deno.listenDatagram`: iterate it with `for await` to
  * receive datagrams, or give it a handler. Each datagram carries a `reply`
- * helper. Needs `"unstable": ["net"]` (or `--unstable-net`).
+ * helper. It stops like {@linkcode TcpServer}: `shutdown()` (or `close()`,
+ * the same thing without waiting, or `await using`), and `finished`
+ * settles once it has stopped and its handlers have ended.
+ *
+ * `Deno.listenDatagram` is an unstable API: Deno needs `--unstable-net`
+ * (or `"unstable": ["net"]` in `deno.json`); without it the constructor
+ * throws a `Deno.errors.NotSupported` that says so.
  *
  * @example An echo server driven by a handler
  * ```ts
@@ -52,11 +74,23 @@ export type UdpHandler = (datagram: Datagram) => void | Promise<void>;
  * client.close();
  * assertEquals(new TextDecoder().decode(data), "ping");
  * ```
+ *
+ * @example Stopping with shutdown()
+ * ```ts
+ * import { UdpServer } from "@inetkit/inetkit/net";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const server = new UdpServer({ port: 0 }, (d) => d.reply(d.data));
+ * await server.shutdown();
+ * await server.finished;
+ * assertEquals(server.closed, true);
+ * ```
  */
 export class UdpServer implements AsyncDisposable, AsyncIterable<Datagram> {
   #socket: Deno.DatagramConn;
   #onError: (error: unknown) => void;
   #closed = false;
+  #stopping = new AbortController();
   #finished: Promise<void>;
   #signal: AbortSignal | undefined;
   #onSignal = () => void this.close();
@@ -67,13 +101,15 @@ export class UdpServer implements AsyncDisposable, AsyncIterable<Datagram> {
    *
    * @param options Where to listen.
    * @param handler Answers each datagram; without it, iterate the server.
+   * @throws {Deno.errors.NotSupported} When Deno runs without `--unstable-net`.
+   * @throws {Deno.errors.AddrInUse} And the other bind errors.
    */
-  constructor(options: UdpServerOptions = {}, handler?: UdpHandler) {
-    this.#socket = Deno.listenDatagram({
-      hostname: options.hostname ?? "127.0.0.1",
-      port: options.port ?? 0,
-      transport: "udp",
-    });
+  constructor(options?: UdpServerOptions, handler?: UdpHandler) {
+    options ??= {};
+    this.#socket = listenUdp(
+      { hostname: options.hostname ?? "127.0.0.1", port: options.port ?? 0 },
+      "start UDP server",
+    );
     this.#onError = options.onError ?? ((error) => console.error("UdpServer:", error));
     this.#signal = options.signal;
     if (options.signal?.aborted) queueMicrotask(this.#onSignal);
@@ -86,9 +122,17 @@ export class UdpServer implements AsyncDisposable, AsyncIterable<Datagram> {
     return this.#socket.addr as Deno.NetAddr;
   }
 
-  /** Settles when the server is closed and running handlers have ended. */
+  /**
+   * Settles when the server is closed and running handlers have ended (at
+   * once for a server without a handler, which ends when it is closed).
+   */
   get finished(): Promise<void> {
     return this.#finished;
+  }
+
+  /** Whether the server was shut down or closed. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   async #run(handler: UdpHandler): Promise<void> {
@@ -127,6 +171,7 @@ export class UdpServer implements AsyncDisposable, AsyncIterable<Datagram> {
       yield {
         data: data.slice(),
         remoteAddr,
+        signal: this.#stopping.signal,
         reply: async (bytes: Uint8Array) => {
           await this.#socket.send(bytes, remoteAddr);
         },
@@ -134,7 +179,29 @@ export class UdpServer implements AsyncDisposable, AsyncIterable<Datagram> {
     }
   }
 
-  /** Closes the socket; iteration ends. */
+  /**
+   * Stops the server: closes the socket (iteration ends), aborts
+   * `Datagram.signal`, and waits up to `timeout` milliseconds for running
+   * handlers; `finished` settles when they have all ended. The same name
+   * and shape as {@linkcode TcpServer.shutdown}.
+   *
+   * @param options The grace period for running handlers.
+   * @returns When the handlers ended or the grace period ran out.
+   */
+  async shutdown(options?: UdpShutdownOptions): Promise<void> {
+    this.close();
+    const timeout = options?.timeout ?? 5000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)));
+    await Promise.race([this.#finished, expired]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Closes the socket at once and tells running handlers, without waiting
+   * for them: {@linkcode UdpServer.shutdown} without the wait (await
+   * `finished` for that).
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -144,6 +211,7 @@ export class UdpServer implements AsyncDisposable, AsyncIterable<Datagram> {
     } catch {
       // already closed
     }
+    this.#stopping.abort();
   }
 
   /** Closes the socket and waits for running handlers. */

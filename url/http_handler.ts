@@ -16,8 +16,17 @@ export interface HttpHandlerOptions {
    * @default {a new HttpClient with the options below}
    */
   client?: HttpClient;
-  /** Extra trusted CA certificates in PEM, for servers and tunnels. */
+  /**
+   * Extra trusted CA certificates in PEM, for servers and tunnels. The same
+   * as `tls.caCerts` (which wins when both are given), the shape
+   * `connectTcp` and the mail clients take.
+   */
   caCerts?: string[];
+  /** TLS settings for `https:` servers, HTTPS proxies and tunnels. */
+  tls?: {
+    /** Extra trusted CA certificates in PEM. */
+    caCerts?: string[];
+  };
   /**
    * Connections kept per origin.
    *
@@ -62,7 +71,9 @@ const encoder = new TextEncoder();
  * auth handlers. `Proxy-Authorization` is never sent to an origin server.
  *
  * The request's `timeout` bounds the connect, the wait for the head, and
- * each pause in the body; its `signal` aborts both request and body.
+ * each pause in the body; running out rejects the open, or errors the body,
+ * with a {@linkcode URLError} whose `cause` is the `TimeoutError`. Its
+ * `signal` aborts both request and body with the signal's reason.
  *
  * @example
  * ```ts ignore
@@ -90,13 +101,15 @@ export class HttpUrlHandler implements UrlHandler {
    *
    * @param options The pool, TLS trust and limits.
    */
-  constructor(options: HttpHandlerOptions = {}) {
-    this.#caCerts = options.caCerts;
+  constructor(options?: HttpHandlerOptions) {
+    options ??= {};
+    const caCerts = options.tls?.caCerts ?? options.caCerts;
+    this.#caCerts = caCerts;
     this.#connectTimeout = options.connectTimeout ?? 30000;
     this.#maxHeaderSize = options.maxHeaderSize ?? 262144;
     this.#ownClient = options.client === undefined;
     this.#client = options.client ?? new HttpClient({
-      caCerts: options.caCerts,
+      caCerts,
       maxSocketsPerOrigin: options.maxSocketsPerOrigin,
       idleTimeout: options.idleTimeout,
       connectTimeout: options.connectTimeout,
@@ -112,8 +125,9 @@ export class HttpUrlHandler implements UrlHandler {
    * @param request An `http:` or `https:` request.
    * @param opener The opener, for its default headers.
    * @returns The response.
-   * @throws {URLError} When a proxy refuses a tunnel, or misbehaves.
-   * @throws {DOMException} The signal's reason, or a `TimeoutError`.
+   * @throws {URLError} When a proxy refuses a tunnel, or misbehaves, or on
+   *   timeout.
+   * @throws {DOMException} The signal's reason.
    */
   async open(request: UrlRequest, opener: UrlOpener): Promise<UrlResponse> {
     const pairs = headerPairs(request, opener);
@@ -145,8 +159,10 @@ export class HttpUrlHandler implements UrlHandler {
         response = await this.#viaTunnel(request, request.proxy, new Headers(pairs), body, signal);
       }
     } catch (error) {
-      if (signal?.aborted && error !== signal.reason) throw signal.reason;
-      throw error;
+      const reason = signal?.aborted ? signal.reason : error;
+      throw controller?.signal.aborted && reason === controller.signal.reason
+        ? URLError.fromTimeout(reason)
+        : reason;
     } finally {
       clearTimeout(timer);
     }
@@ -335,10 +351,7 @@ function userinfoBasic(proxy: URL): string | null {
 }
 
 function timedOut(request: UrlRequest, timeout: number): DOMException {
-  return new DOMException(
-    `Cannot open ${request.url}: no answer within ${timeout} ms`,
-    "TimeoutError",
-  );
+  return new DOMException(`no answer from ${request.url} within ${timeout} ms`, "TimeoutError");
 }
 
 /** Aborts the exchange when the body pauses longer than `timeout`. */
@@ -357,7 +370,9 @@ function watchdog(
         if (done) c.close();
         else c.enqueue(value);
       } catch (error) {
-        c.error(controller.signal.aborted ? controller.signal.reason : error);
+        c.error(
+          controller.signal.aborted ? URLError.fromTimeout(controller.signal.reason) : error,
+        );
       } finally {
         clearTimeout(timer);
       }

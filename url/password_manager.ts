@@ -1,6 +1,17 @@
-/** A user name and password found by a {@linkcode PasswordManager}. */
+/**
+ * A user name and password found by a {@linkcode PasswordManager}. The user
+ * name is given under both names: `username`, as in the mail clients' and
+ * SASL's credentials and in `URL`, and `user`, the name this interface had
+ * first.
+ */
 export interface UrlCredentials {
   /** The user name. */
+  username: string;
+  /**
+   * The user name (the same as `username`).
+   *
+   * @deprecated Use `username`, the name the rest of inetkit uses.
+   */
   user: string;
   /** The password. */
   password: string;
@@ -29,7 +40,8 @@ interface Scope {
 interface Entry {
   realm: string | null;
   scopes: Scope[];
-  credentials: UrlCredentials;
+  username: string;
+  password: string;
   preemptive: boolean;
 }
 
@@ -45,9 +57,24 @@ const DEFAULT_PORTS: Record<string, number> = { "http:": 80, "https:": 443, "ftp
  * to `http://h/application` or `http://h/`. A URI without a scheme
  * (`h:8080`, or `h` for the scheme's default port) covers the whole host.
  *
- * A `null` realm is only found by a lookup for the `null` realm; use
- * {@linkcode DefaultRealmPasswordManager} for credentials that answer any
- * realm.
+ * Credentials added with a `null` realm answer a challenge of any realm
+ * (for the URLs they cover) when no entry names that realm: this is
+ * urllib2's `HTTPPasswordMgrWithDefaultRealm`, the behaviour the urllib2
+ * HOWTO relies on when it passes `None`. (Python's plain `HTTPPasswordMgr`
+ * would never use such an entry, which only ever surprised people; here
+ * {@linkcode DefaultRealmPasswordManager} is kept as another name for this
+ * class.)
+ *
+ * @example Any realm, as the urllib2 HOWTO does it
+ * ```ts
+ * import { PasswordManager } from "@inetkit/inetkit/url";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const manager = new PasswordManager();
+ * manager.add(null, "http://example.test/foo/", "mulder", "trustno1");
+ * const found = manager.find("cPanel Users", "http://example.test/foo/bar.html");
+ * assertEquals(found, { username: "mulder", user: "mulder", password: "trustno1" });
+ * ```
  *
  * @example Credentials scoped by path segments
  * ```ts
@@ -68,8 +95,7 @@ export class PasswordManager {
    * Registers credentials for a realm and one or more URIs. A later entry
    * for the same realm and URIs replaces the earlier one.
    *
-   * @param realm The realm from the challenge, or `null` for any realm
-   *   (with {@linkcode DefaultRealmPasswordManager}).
+   * @param realm The realm from the challenge, or `null` for any realm.
    * @param uri The URLs (or `host[:port]` authorities) they cover.
    * @param user The user name.
    * @param password The password.
@@ -93,7 +119,7 @@ export class PasswordManager {
     uri: string | URL | readonly (string | URL)[],
     user: string,
     password: string,
-    options: PasswordManagerAddOptions = {},
+    options?: PasswordManagerAddOptions,
   ): void {
     // deno-lint-ignore no-control-regex
     if (/[\x00-\x1f\x7f]/.test(user)) {
@@ -108,16 +134,18 @@ export class PasswordManager {
     this.#entries.push({
       realm,
       scopes,
-      credentials: { user, password },
-      preemptive: options.preemptive ?? false,
+      username: user,
+      password,
+      preemptive: options?.preemptive ?? false,
     });
   }
 
   /**
-   * Finds the credentials for a realm and a URL; the entry with the longest
-   * matching path wins.
+   * Finds the credentials for a realm and a URL: among the entries for that
+   * realm, else among those added for any realm (`null`), the one with the
+   * longest matching path.
    *
-   * @param realm The realm of the challenge (`null` for the default realm).
+   * @param realm The realm of the challenge (`null` for a challenge without one).
    * @param url The URL being requested.
    * @returns A copy of the credentials, or `null`.
    * @throws {TypeError} If `url` is not an absolute URL.
@@ -135,7 +163,9 @@ export class PasswordManager {
    * ```
    */
   find(realm: string | null, url: string | URL): UrlCredentials | null {
-    return this.#best(new URL(url), (e) => e.realm === realm);
+    const target = new URL(url);
+    return this.#best(target, (e) => e.realm === realm) ??
+      (realm === null ? null : this.#best(target, (e) => e.realm === null));
   }
 
   /**
@@ -226,15 +256,18 @@ export class PasswordManager {
         }
       }
     }
-    return best === null ? null : { ...best.credentials };
+    return best === null
+      ? null
+      : { username: best.username, user: best.username, password: best.password };
   }
 }
 
 /**
- * A {@linkcode PasswordManager} whose entries added with a `null` realm
- * answer challenges of any realm (urllib2's
- * `HTTPPasswordMgrWithDefaultRealm`); an entry for the exact realm still
- * wins.
+ * urllib2's `HTTPPasswordMgrWithDefaultRealm` under its own name: entries
+ * added with a `null` realm answer challenges of any realm, and an entry
+ * for the exact realm still wins. {@linkcode PasswordManager} itself
+ * behaves the same way; this subclass adds nothing and is kept for code
+ * and readers that know the urllib2 name.
  *
  * @example
  * ```ts
@@ -248,19 +281,7 @@ export class PasswordManager {
  * assertEquals(manager.find("staff", "http://h/x")?.user, "staff");
  * ```
  */
-export class DefaultRealmPasswordManager extends PasswordManager {
-  /**
-   * Finds credentials for the realm, else those added for any realm.
-   *
-   * @param realm The realm of the challenge.
-   * @param url The URL being requested.
-   * @returns A copy of the credentials, or `null`.
-   * @throws {TypeError} If `url` is not an absolute URL.
-   */
-  override find(realm: string | null, url: string | URL): UrlCredentials | null {
-    return super.find(realm, url) ?? (realm === null ? null : super.find(null, url));
-  }
-}
+export class DefaultRealmPasswordManager extends PasswordManager {}
 
 function scopeOf(uri: string | URL): Scope {
   const text = String(uri);

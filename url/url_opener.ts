@@ -133,14 +133,14 @@ export class UrlOpener implements AsyncDisposable {
    * @param options Default headers and the error body buffer.
    * @throws {RangeError} If `errorBodyBuffer` is negative.
    */
-  constructor(handlers: Iterable<UrlHandler> = [], options: UrlOpenerOptions = {}) {
-    this.headers = new Headers(options.headers ?? { "User-Agent": DEFAULT_USER_AGENT });
-    const buffer = options.errorBodyBuffer ?? 1048576;
+  constructor(handlers?: Iterable<UrlHandler>, options?: UrlOpenerOptions) {
+    this.headers = new Headers(options?.headers ?? { "User-Agent": DEFAULT_USER_AGENT });
+    const buffer = options?.errorBodyBuffer ?? 1048576;
     if (!Number.isSafeInteger(buffer) || buffer < 0) {
       throw new RangeError(`Cannot create opener: errorBodyBuffer ${buffer} is not a size`);
     }
     this.#errorBodyBuffer = buffer;
-    for (const handler of handlers) this.addHandler(handler);
+    for (const handler of handlers ?? []) this.addHandler(handler);
   }
 
   /** The handlers in the order they run. */
@@ -174,15 +174,22 @@ export class UrlOpener implements AsyncDisposable {
   /**
    * Opens a URL through the chain.
    *
-   * @param url The URL, or a {@linkcode UrlRequest}.
+   * A web `Request` is carried over with {@linkcode UrlRequest.fromRequest}
+   * (URL, method, headers, body, signal). A timeout (the `timeout` option,
+   * or a handler's own connect or head timeout) rejects with a
+   * {@linkcode URLError} whose `cause` is the `TimeoutError`, and is not
+   * offered to `failure` hooks; an abort through the caller's `signal`
+   * rejects with the signal's reason.
+   *
+   * @param url The URL, a {@linkcode UrlRequest}, or a web `Request`.
    * @param options For a URL: body, headers, method, timeout, signal and
    *   progress. For a request, only `timeout`, `signal` and `onProgress`
    *   apply (they replace the request's own).
    * @returns The response; its body streams.
    * @throws {HTTPError} For an HTTP error answer no handler resolved.
-   * @throws {URLError} When the URL cannot be opened.
+   * @throws {URLError} When the URL cannot be opened, or on timeout.
    * @throws {TypeError} For an invalid URL, method or header.
-   * @throws {DOMException} The signal's reason on abort or timeout.
+   * @throws {DOMException} The signal's reason on abort.
    *
    * @example
    * ```ts
@@ -195,10 +202,16 @@ export class UrlOpener implements AsyncDisposable {
    * assertEquals(await response.text(), "hi");
    * ```
    */
-  async open(url: string | URL | UrlRequest, options: UrlOpenOptions = {}): Promise<UrlResponse> {
+  async open(
+    url: string | URL | UrlRequest | Request,
+    options?: UrlOpenOptions,
+  ): Promise<UrlResponse> {
+    options ??= {};
     if (this.#closed) throw new TypeError("Cannot open URL: the opener is closed");
     let request: UrlRequest;
-    if (url instanceof UrlRequest) {
+    if (url instanceof Request) {
+      request = await UrlRequest.fromRequest(url, options);
+    } else if (url instanceof UrlRequest) {
       request = url;
       if (options.timeout !== undefined) request.timeout = options.timeout;
       if (options.signal !== undefined) request.signal = options.signal;
@@ -235,7 +248,9 @@ export class UrlOpener implements AsyncDisposable {
     } catch (error) {
       if (error instanceof HTTPError) throw error;
       if (request.signal?.aborted && error === request.signal.reason) throw error;
-      if (error instanceof DOMException && error.name === "TimeoutError") throw error;
+      if (error instanceof DOMException && error.name === "TimeoutError") {
+        throw URLError.fromTimeout(error);
+      }
       if (error instanceof TypeError || error instanceof RangeError) throw error;
       const failure = error instanceof URLError
         ? error

@@ -7,6 +7,7 @@ import {
   parseCookieDate,
   parseSetCookie,
   setCookie,
+  unquoteCookieValue,
 } from "../../http/cookie.ts";
 import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
 
@@ -255,4 +256,57 @@ Deno.test("setCookie() and deleteCookie() append Set-Cookie fields", () => {
     "a=1",
     "b=; Domain=example.com; Path=/x; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0",
   ]);
+});
+
+Deno.test("formatSetCookie() stays strict by default and quotes like SimpleCookie with quote: true", () => {
+  assertThrows(() => formatSetCookie({ name: "msg", value: "hello world; yes" }), TypeError);
+  // The same bytes Python's http.cookies.SimpleCookie writes (checked with Python 3.11).
+  const cases: [string, string][] = [
+    ["hello world; yes", '"hello world\\073 yes"'],
+    ['say "hi" \\ ok, 1', '"say \\"hi\\" \\\\ ok\\054 1"'],
+    ["tab\there", '"tab\\011here"'],
+    ["a\r\nSet-Cookie: x=1", '"a\\015\\012Set-Cookie: x=1"'],
+  ];
+  for (const [value, quoted] of cases) {
+    const header = formatSetCookie({ name: "m", value, path: "/" }, { quote: true });
+    assertEquals(header, `m=${quoted}; Path=/`);
+    // Nothing in the quoted form can end the value or the header early.
+    assert(!/[;\r\n]/.test(quoted), quoted);
+    assertEquals(unquoteCookieValue(quoted), value);
+    assertEquals(unquoteCookieValue(parseCookie(`m=${quoted}`).get("m")!), value);
+  }
+  // Non-ASCII goes out as UTF-8 octal escapes and comes back.
+  const cafe = formatSetCookie({ name: "u", value: "café ☕" }, { quote: true });
+  assertEquals(cafe, 'u="caf\\303\\251 \\342\\230\\225"');
+  assertEquals(unquoteCookieValue(parseCookie(cafe).get("u")!), "café ☕");
+  // Values that are already cookie-octets are written as they are.
+  assertEquals(formatSetCookie({ name: "a", value: "plain" }, { quote: true }), "a=plain");
+  assertEquals(formatSetCookie({ name: "a", value: '"q"' }, { quote: true }), 'a="q"');
+  // setCookie passes the option on.
+  const headers = new Headers();
+  setCookie(headers, { name: "msg", value: "x y" }, { quote: true });
+  assertEquals(headers.get("set-cookie"), 'msg="x y"');
+});
+
+Deno.test("formatSetCookie({ quote: true }) still enforces the size limit on the quoted value", () => {
+  // 1100 bytes of text, 4402 once each ';' is \073 and quoted: over 4096.
+  assertThrows(
+    () => formatSetCookie({ name: "big", value: ";".repeat(1100) }, { quote: true }),
+    RangeError,
+  );
+  assertEquals(
+    formatSetCookie({ name: "ok", value: ";".repeat(1000) }, { quote: true }).length,
+    4005,
+  );
+});
+
+Deno.test("unquoteCookieValue() leaves odd escapes and plain values alone, in linear time", () => {
+  assertEquals(unquoteCookieValue(""), "");
+  assertEquals(unquoteCookieValue('"'), '"');
+  assertEquals(unquoteCookieValue('""'), "");
+  assertEquals(unquoteCookieValue("a\\"), "a\\");
+  assertEquals(unquoteCookieValue("\\777"), "777"); // not an octal byte: \7 is 7
+  const start = performance.now();
+  unquoteCookieValue('"' + "\\073".repeat(100_000) + '"');
+  assert(performance.now() - start < 1000);
 });

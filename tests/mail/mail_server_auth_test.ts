@@ -1,8 +1,4 @@
-import {
-  decodeSaslLine,
-  decodeSaslPlain,
-  MailAuthenticator,
-} from "../../mail/mail_server_auth.ts";
+import { decodeSaslLine, decodeSaslPlain, MailAuthenticator } from "../../mail/mail_server_auth.ts";
 import { bytesToHex, hmacMd5, md5Digest } from "../../net/md5.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 

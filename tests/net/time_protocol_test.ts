@@ -217,3 +217,98 @@ Deno.test("TimeServer serves a single transport when asked", async () => {
   const date = await getTime({ port: server.addr.port, transport: "udp" });
   assert(Math.abs(date.getTime() - Date.now()) < 2000);
 });
+
+Deno.test("TimeServer.finished settles only after shutdown, like TcpServer's", async () => {
+  const server = new TimeServer();
+  let finished = false;
+  const done = server.finished.then(() => (finished = true));
+  await getTime({ port: server.addr.port });
+  await new Promise((r) => setTimeout(r, 20));
+  assertEquals(finished, false);
+  await server.shutdown();
+  await done;
+  assertEquals(finished, true);
+});
+
+Deno.test("TimeServer.finished settles when its signal aborts", async () => {
+  const controller = new AbortController();
+  const server = new TimeServer({ signal: controller.signal });
+  controller.abort();
+  await server.finished;
+  await assertRejects(
+    () => Deno.connect({ hostname: "127.0.0.1", port: server.addr.port }),
+    Deno.errors.ConnectionRefused,
+  );
+});
+
+Deno.test("TimeServer onRequest reports each answer with its transport and client", async () => {
+  const fixed = new Date("2030-01-02T03:04:05.678Z");
+  const seen: string[] = [];
+  await using server = new TimeServer({
+    now: () => fixed,
+    onRequest: (info) =>
+      seen.push(`${info.transport} ${info.remoteAddr.hostname} ${info.date.toISOString()}`),
+  });
+  await getTime({ port: server.addr.port, transport: "tcp" });
+  await getTime({ port: server.addr.port, transport: "udp" });
+  assertEquals(seen, [
+    "tcp 127.0.0.1 2030-01-02T03:04:05.000Z",
+    "udp 127.0.0.1 2030-01-02T03:04:05.000Z",
+  ]);
+});
+
+Deno.test("TimeServer onRequest errors go to onError and the answer is still sent", async () => {
+  const errors: unknown[] = [];
+  await using server = new TimeServer({
+    transport: "tcp",
+    onRequest: () => {
+      throw new Error("log failed");
+    },
+    onError: (e) => errors.push(e),
+  });
+  const date = await getTime({ port: server.addr.port });
+  assert(Math.abs(date.getTime() - Date.now()) < 2000);
+  assertEquals(errors.length, 1);
+});
+
+Deno.test("getTime({ transport: 'udp' }) and TimeServer without --unstable-net name the flag", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const module = new URL("../../net/time_protocol.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      `${dir}/main.ts`,
+      `import { getTime, TimeServer } from ${JSON.stringify(module)};
+      for (const attempt of [
+        () => getTime({ port: 37, transport: "udp" }),
+        async () => new TimeServer(),
+      ]) {
+        try {
+          await attempt();
+          console.log("no error");
+        } catch (error) {
+          console.log(error instanceof Deno.errors.NotSupported, error.message);
+        }
+      }
+      // TCP works without the flag.
+      await using tcp = new TimeServer({ transport: "tcp" });
+      console.log("tcp", (await getTime({ port: tcp.addr.port })) instanceof Date);
+      `,
+    );
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-config", "--no-lock", "--allow-net=127.0.0.1", `${dir}/main.ts`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decoder = new TextDecoder();
+    assertEquals([code, decoder.decode(stderr)], [0, ""]);
+    const hint =
+      'UDP needs Deno.listenDatagram, an unstable API; run with --unstable-net, or add "unstable": ["net"] to deno.json';
+    assertEquals(decoder.decode(stdout).trim().split("\n"), [
+      `true Cannot get time over UDP: ${hint}`,
+      `true Cannot start time server: ${hint}`,
+      "tcp true",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,5 +1,5 @@
 import { UdpServer } from "../../net/mod.ts";
-import { assertEquals } from "../_helpers/assert.ts";
+import { assert, assertEquals } from "../_helpers/assert.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -71,4 +71,89 @@ Deno.test("UdpServer closes when its signal aborts and ends iteration", async ()
   })();
   controller.abort();
   assertEquals(await loop, 0);
+});
+
+Deno.test("UdpServer.shutdown() stops like TcpServer's: signals handlers, waits, settles finished", async () => {
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => (started = resolve));
+  const server = new UdpServer({ port: 0 }, async (d) => {
+    started();
+    // The handler ends when the server tells it to.
+    await new Promise((resolve) => d.signal.addEventListener("abort", resolve));
+  });
+  const socket = client();
+  await socket.send(encoder.encode("x"), server.addr);
+  await running;
+  let finished = false;
+  const done = server.finished.then(() => (finished = true));
+  assertEquals(finished, false);
+  await server.shutdown({ timeout: 2000 });
+  await done;
+  socket.close();
+  assertEquals([server.closed, finished], [true, true]);
+  // close() is the alias that does not wait; more calls are harmless.
+  server.close();
+  await server.shutdown();
+});
+
+Deno.test("UdpServer.shutdown() resolves after its timeout when a handler ignores the signal", async () => {
+  let release!: () => void;
+  const stuck = new Promise<void>((resolve) => (release = resolve));
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => (started = resolve));
+  const server = new UdpServer({ port: 0 }, async () => {
+    started();
+    await stuck;
+  });
+  const socket = client();
+  await socket.send(encoder.encode("x"), server.addr);
+  await running;
+  const t0 = performance.now();
+  await server.shutdown({ timeout: 50 });
+  const waited = performance.now() - t0;
+  assert(waited >= 40 && waited < 1000, `waited ${waited} ms`);
+  let finished = false;
+  const done = server.finished.then(() => (finished = true));
+  await new Promise((r) => setTimeout(r, 10));
+  assertEquals(finished, false);
+  release();
+  await done;
+  socket.close();
+});
+
+/** Runs a script with `deno run --no-config` (so without the repository's unstable flags). */
+async function runWithoutUnstable(
+  script: string,
+): Promise<{ code: number; out: string; err: string }> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/main.ts`, script);
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-config", "--no-lock", "--allow-net=127.0.0.1", `${dir}/main.ts`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code, out: decoder.decode(stdout), err: decoder.decode(stderr) };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("UdpServer without --unstable-net throws NotSupported naming the flag", async () => {
+  const module = new URL("../../net/udp_server.ts", import.meta.url).href;
+  const result = await runWithoutUnstable(`
+    import { UdpServer } from ${JSON.stringify(module)};
+    try {
+      new UdpServer({ port: 0 });
+      console.log("no error");
+    } catch (error) {
+      console.log(\`\${error instanceof Deno.errors.NotSupported} \${error.message}\`);
+    }
+  `);
+  assertEquals([result.code, result.err], [0, ""]);
+  assertEquals(
+    result.out.trim(),
+    "true Cannot start UDP server: UDP needs Deno.listenDatagram, an unstable API; " +
+      'run with --unstable-net, or add "unstable": ["net"] to deno.json',
+  );
 });

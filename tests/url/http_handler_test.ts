@@ -180,12 +180,71 @@ Deno.test("HttpUrlHandler: timeout bounds the wait for the head and each pause i
     await new Promise((r) => setTimeout(r, 400));
   });
   await using o = opener();
-  const headError = await o.open(`http://127.0.0.1:${server.port}/slow-head`, { timeout: 100 })
-    .catch((e) => e);
-  assertEquals(headError.name, "TimeoutError");
-  const response = await o.open(`http://127.0.0.1:${server.port}/slow-body`, { timeout: 100 });
+  const url = `http://127.0.0.1:${server.port}`;
+  const headError = await o.open(`${url}/slow-head`, { timeout: 100 }).catch((e) => e);
+  // urllib2's `except URLError` catches timeouts; the cause says it was one.
+  assertInstanceOf(headError, URLError);
+  assert(headError.timedOut);
+  assertEquals((headError.cause as Error).name, "TimeoutError");
+  assertEquals(
+    headError.message,
+    `Cannot open URL: timed out: no answer from ${url}/slow-head within 100 ms`,
+  );
+  const response = await o.open(`${url}/slow-body`, { timeout: 100 });
   const bodyError = await response.text().catch((e) => e);
-  assertEquals(bodyError.name, "TimeoutError");
+  assertInstanceOf(bodyError, URLError);
+  assert(bodyError.timedOut);
+  assertEquals((bodyError.cause as Error).name, "TimeoutError");
+});
+
+Deno.test("HttpUrlHandler: a connect timeout (request's or handler's) is a URLError too", async () => {
+  // A server that never answers the TLS ClientHello holds the connect
+  // (TCP connect + TLS handshake) past the deadline.
+  await using server = rawServer(async (conn) => {
+    await conn.read(new Uint8Array(1024));
+    await new Promise((r) => setTimeout(r, 400));
+  });
+  const url = `https://127.0.0.1:${server.port}/`;
+  {
+    await using o = opener({ connectTimeout: 100 });
+    const error = await o.open(url).catch((e) => e);
+    assertInstanceOf(error, URLError);
+    assert(error.timedOut, String(error));
+  }
+  await using o = opener();
+  const error = await o.open(url, { timeout: 100 }).catch((e) => e);
+  assertInstanceOf(error, URLError);
+  assert(error.timedOut, String(error));
+  assertEquals(error.reason, `timed out: no answer from ${url} within 100 ms`);
+});
+
+Deno.test("HttpUrlHandler: the caller's own AbortSignal.timeout() rejects with its reason, unwrapped", async () => {
+  await using server = rawServer(async (conn) => {
+    await readHead(conn);
+    await new Promise((r) => setTimeout(r, 300));
+  });
+  await using o = opener();
+  const signal = AbortSignal.timeout(50);
+  const error = await o.open(`http://127.0.0.1:${server.port}/`, { signal }).catch((e) => e);
+  assertEquals(error, signal.reason);
+});
+
+Deno.test("HttpUrlHandler takes caCerts at the top level or in tls, like connectTcp and the mail clients", async () => {
+  const { cert, key, ca } = await testCert();
+  await using server = serve({ port: 0, cert, key }, () => new Response("secure"));
+  const url = `https://127.0.0.1:${server.addr.port}/`;
+  for (const options of [{ caCerts: [ca] }, { tls: { caCerts: [ca] } }]) {
+    await using o = opener(options);
+    assertEquals(await (await o.open(url)).text(), "secure", JSON.stringify(Object.keys(options)));
+  }
+  // tls.caCerts wins over the top level, as in the mail clients.
+  {
+    await using o = opener({ caCerts: [], tls: { caCerts: [ca] } });
+    assertEquals(await (await o.open(url)).text(), "secure");
+  }
+  // Without the CA the certificate is not trusted.
+  await using plain = opener();
+  await assertRejects(() => plain.open(url), URLError);
 });
 
 Deno.test("HttpUrlHandler: an abort signal rejects with its reason", async () => {

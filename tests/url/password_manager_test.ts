@@ -1,5 +1,5 @@
 import { DefaultRealmPasswordManager, PasswordManager } from "../../url/password_manager.ts";
-import { assertEquals, assertThrows } from "../_helpers/assert.ts";
+import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
 
 Deno.test("PasswordManager scopes credentials to path-segment prefixes", () => {
   const pm = new PasswordManager();
@@ -35,12 +35,39 @@ Deno.test("PasswordManager: bare authorities cover the whole host", () => {
   assertThrows(() => pm.add("r", "http://[bad", "u", "p"), TypeError);
 });
 
-Deno.test("PasswordManager: realms are exact and a null realm needs the default-realm variant", () => {
+Deno.test("PasswordManager.add(null) answers any realm, and an exact realm still wins", () => {
   const pm = new PasswordManager();
-  pm.add(null, "http://h/", "default", "1");
-  assertEquals(pm.find("any", "http://h/"), null);
-  assertEquals(pm.find(null, "http://h/")?.user, "default");
+  pm.add(null, "http://h/app/", "default", "1");
+  pm.add("Staff", "http://h/app/", "staff", "2");
+  assertEquals(pm.find("any", "http://h/app/x")?.username, "default");
+  assertEquals(pm.find(null, "http://h/app/x")?.username, "default");
+  assertEquals(pm.find("Staff", "http://h/app/x")?.username, "staff");
+  // Realms are case-sensitive (RFC 7235 §2.2): "staff" is another realm.
+  assertEquals(pm.find("staff", "http://h/app/x")?.username, "default");
+  // Still scoped to the URL it was given for.
+  assertEquals(pm.find("any", "http://h/application"), null);
+  assertEquals(pm.find("any", "http://other/app/x"), null);
+  // An exact realm with a shorter path beats the default realm with a longer one.
+  pm.add("Short", "http://h/", "short", "3");
+  assertEquals(pm.find("Short", "http://h/app/x")?.username, "short");
+});
+
+Deno.test("PasswordManager credentials carry the user name as username and user", () => {
+  const pm = new PasswordManager();
+  pm.add("r", "http://h/", "mulder", "trustno1");
+  assertEquals(pm.find("r", "http://h/"), {
+    username: "mulder",
+    user: "mulder",
+    password: "trustno1",
+  });
+  assertEquals(pm.findPreemptive("http://h/"), null);
+  pm.setPreemptive("http://h/", true);
+  assertEquals(pm.findPreemptive("http://h/x")?.username, "mulder");
+});
+
+Deno.test("DefaultRealmPasswordManager is PasswordManager under urllib2's name", () => {
   const dpm = new DefaultRealmPasswordManager();
+  assert(dpm instanceof PasswordManager);
   dpm.add(null, "http://h/", "default", "1");
   dpm.add("Staff", "http://h/", "staff", "2");
   assertEquals(dpm.find("any", "http://h/")?.user, "default");

@@ -7,7 +7,15 @@ import { UrlRequest } from "../../url/url_request.ts";
 import type { UrlProgress } from "../../url/url_request.ts";
 import { UrlResponse } from "../../url/url_response.ts";
 import { FakeOrigin } from "./_fake.ts";
-import { assert, assertEquals, assertInstanceOf, assertRejects } from "../_helpers/assert.ts";
+import { HttpRedirectHandler } from "../../url/http_redirect_handler.ts";
+import { urlopen } from "../../url/urlopen.ts";
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertRejects,
+  assertThrows,
+} from "../_helpers/assert.ts";
 
 Deno.test("UrlOpener runs preprocess, open, postprocess in handler order", async () => {
   const log: string[] = [];
@@ -160,6 +168,83 @@ Deno.test("UrlOpener.open() with a request applies only timeout, signal and prog
   await opener.open(request, { timeout: 1234 });
   assertEquals(request.timeout, 1234);
   assertEquals(origin.seen[0]!.method, "DELETE");
+});
+
+Deno.test("UrlOpener.open() takes a web Request: method, headers, body and signal carry over", async () => {
+  const signals: (AbortSignal | undefined)[] = [];
+  const origin = new FakeOrigin((request) => {
+    signals.push(request.signal);
+    return { status: 307, headers: { location: "/again" } };
+  });
+  await using opener = new UrlOpener([origin, new HttpRedirectHandler(), new HttpErrorProcessor()]);
+  const controller = new AbortController();
+  const web = new Request("http://h/form?x=1#top", {
+    method: "PUT",
+    headers: { "X-Test": "yes" },
+    body: "a=1",
+    signal: controller.signal,
+  });
+  origin.seen.length = 0;
+  const response = await opener.open(web).catch((e) => e);
+  // 307 keeps method and body: the body was buffered, so it could be sent again.
+  assertInstanceOf(response, HTTPError); // the loop ends at the redirect limit
+  assertEquals(origin.seen[0], {
+    method: "PUT",
+    url: "http://h/form?x=1",
+    headers: { "content-type": "text/plain;charset=UTF-8", "x-test": "yes" },
+    body: "a=1",
+    proxy: null,
+  });
+  assertEquals(origin.seen[1]!.url, "http://h/again");
+  assertEquals([origin.seen[1]!.method, origin.seen[1]!.body], ["PUT", "a=1"]);
+  assertEquals(web.bodyUsed, true);
+  // The request's signal is the one the handlers see (AbortSignal.any may wrap it).
+  controller.abort(new DOMException("stop", "AbortError"));
+  assert(signals.every((s) => s?.aborted));
+  await response.cancel();
+});
+
+Deno.test("UrlOpener.open() with a web Request: options replace timeout and signal, GET has no body", async () => {
+  const origin = new FakeOrigin(() => ({ body: "ok" }));
+  await using opener = new UrlOpener([origin]);
+  const signal = new AbortController().signal;
+  const response = await opener.open(new Request("http://h/get"), { timeout: 5000, signal });
+  assertEquals(await response.text(), "ok");
+  assertEquals([origin.seen[0]!.method, origin.seen[0]!.body], ["GET", null]);
+  const used = new Request("http://h/", { method: "POST", body: "x" });
+  await used.text();
+  await assertRejects(() => opener.open(used), TypeError, "body was already used");
+});
+
+Deno.test("new UrlRequest(webRequest) explains itself instead of calling it [object Request]", () => {
+  const error = assertThrows(
+    () => new UrlRequest(new Request("http://h/") as unknown as string),
+    TypeError,
+  );
+  assertEquals(
+    error.message,
+    "Cannot create request: a web Request is not a URL; pass it to urlopen() or UrlRequest.fromRequest()",
+  );
+});
+
+Deno.test("urlopen() accepts a web Request", async () => {
+  const response = await urlopen(new Request("data:text/plain,hello%20web"));
+  assertEquals([response.code, await response.text()], [200, "hello web"]);
+});
+
+Deno.test("UrlOpener turns any handler's TimeoutError into a URLError, skipping failure hooks", async () => {
+  let failures = 0;
+  const timeout = new DOMException("no answer within 10 ms", "TimeoutError");
+  await using opener = new UrlOpener([
+    { open: () => Promise.reject(timeout), failure: () => (failures++, null) },
+  ]);
+  const error = await assertRejects(() => opener.open("x-slow:thing"), URLError);
+  assertEquals([error.timedOut, error.cause, error.reason], [
+    true,
+    timeout,
+    "timed out: no answer within 10 ms",
+  ]);
+  assertEquals(failures, 0);
 });
 
 Deno.test("UrlOpener.close() closes every handler and refuses further opens", async () => {
