@@ -295,16 +295,28 @@ interface Line {
  * assertEquals(result.accepted, ["mulder@example.test"]);
  * ```
  *
- * @example Talking to a scripted server
+ * @example Talking to a scripted server (each reply after its command)
  * ```ts
  * import { SmtpClient } from "@inetkit/inetkit/mail";
  * import { assertEquals } from "@std/assert";
  *
- * const script = "220 mx ready\r\n250-mx\r\n250 8BITMIME\r\n250 2.0.0 OK\r\n";
+ * const encoder = new TextEncoder();
+ * const replies = ["250-mx\r\n250 8BITMIME\r\n", "250 2.0.0 OK\r\n"];
  * const sent: string[] = [];
+ * let server!: ReadableStreamDefaultController<Uint8Array>;
  * const smtp = new SmtpClient({
- *   readable: ReadableStream.from([new TextEncoder().encode(script)]),
- *   writable: new WritableStream({ write: (c) => void sent.push(new TextDecoder().decode(c)) }),
+ *   readable: new ReadableStream({
+ *     start(controller) {
+ *       server = controller;
+ *       controller.enqueue(encoder.encode("220 mx ready\r\n"));
+ *     },
+ *   }),
+ *   writable: new WritableStream({
+ *     write(chunk) {
+ *       sent.push(new TextDecoder().decode(chunk));
+ *       server.enqueue(encoder.encode(replies.shift()!));
+ *     },
+ *   }),
  *   close() {},
  * });
  * await smtp.ehlo();
