@@ -35,17 +35,9 @@ export type {
   ImapToken,
 } from "./_imap_wire_types.ts";
 import type {
-  ImapAtomToken,
-  ImapContinuationResponse,
-  ImapDataResponse,
   ImapListToken,
-  ImapLiteralToken,
-  ImapNilToken,
-  ImapNumberToken,
   ImapResponse,
   ImapSectionToken,
-  ImapStreamedToken,
-  ImapStringToken,
   ImapToken,
 } from "./_imap_wire_types.ts";
 

@@ -36,10 +36,6 @@ export type {
   ImapStatusResponse,
 } from "./_imap_wire_types.ts";
 import type {
-  ImapAppendUid,
-  ImapCopyUid,
-  ImapKnownResponseCode,
-  ImapOtherResponseCode,
   ImapRange,
   ImapResponseCode,
   ImapResponseCodeValues,
