@@ -34,12 +34,7 @@ export type {
   ImapStringToken,
   ImapToken,
 } from "./_imap_wire_types.ts";
-import type {
-  ImapListToken,
-  ImapResponse,
-  ImapSectionToken,
-  ImapToken,
-} from "./_imap_wire_types.ts";
+import type { ImapListToken, ImapResponse, ImapToken } from "./_imap_wire_types.ts";
 
 /** What the reader knows about a FETCH body-section literal before reading it. */
 export interface ImapBodyLiteralInfo {
