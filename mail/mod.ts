@@ -34,3 +34,7 @@ export * from "./imap_server.ts";
 export * from "./smtp_server.ts";
 export * from "./pop3_server.ts";
 export * from "./mail_lab.ts";
+export * from "./nntp_reply_error.ts";
+export * from "./nntp_client.ts";
+export * from "./news_spool.ts";
+export * from "./nntp_server.ts";

@@ -184,18 +184,83 @@ export class DotStuffedReader implements ChunkSource {
    */
   async read(): Promise<Uint8Array | null> {
     if (this.#done) return null;
-    const parts: Uint8Array[] = [];
+    // Pieces of the output, line ends included.
+    const pieces: Uint8Array[] = [];
     let length = 0;
     while (length < 16384) {
+      // Lines already buffered are taken without a read each; only a line
+      // not buffered whole goes through the line reader (and its errors).
+      length += this.#takeBuffered(pieces, 16384 - length);
+      if (this.#done) return length > 0 ? joinPieces(pieces, length) : null;
+      if (length >= 16384) break;
       const line = await this.#line();
       if (line === null) {
         this.#done = true;
-        return length > 0 ? joinLines(parts, length) : null;
+        return length > 0 ? joinPieces(pieces, length) : null;
       }
-      parts.push(line);
+      pieces.push(line, CRLF_BYTES);
       length += line.length + 2;
     }
-    return joinLines(parts, length);
+    return joinPieces(pieces, length);
+  }
+
+  /**
+   * Moves the complete lines that are already buffered (and within the
+   * line limit) into `pieces`, unstuffed, as the line reader would, up to
+   * about `room` bytes; stops after the dot line. Runs of lines that need
+   * no change are copied as they are.
+   *
+   * @returns The bytes added.
+   */
+  #takeBuffered(pieces: Uint8Array[], room: number): number {
+    const reader = this.#reader;
+    const buf = reader.peekBuffered();
+    const max = this.#maxLineLength;
+    const strict = this.#strict;
+    let start = 0;
+    let run = 0;
+    let added = 0;
+    try {
+      while (added < room) {
+        let lf = buf.indexOf(LF, start);
+        // In crlf mode a bare LF is content: the line goes on to CR LF.
+        if (strict) {
+          while (lf >= 0 && (lf === start || buf[lf - 1] !== CR)) lf = buf.indexOf(LF, lf + 1);
+        }
+        if (lf < 0) break;
+        const crlf = lf > start && buf[lf - 1] === CR;
+        const end = crlf ? lf - 1 : lf;
+        // An over-long line is left to the line reader, which reports it.
+        if (end - start > max) break;
+        if (end - start === 1 && buf[start] === DOT) {
+          if (start > run) pieces.push(buf.slice(run, start));
+          start = run = lf + 1;
+          this.#done = true;
+          break;
+        }
+        const dotted = buf[start] === DOT;
+        const from = dotted ? start + 1 : start;
+        this.#size += end - from + 2;
+        if (this.#size > this.#maxSize) {
+          start = lf + 1;
+          throw new ProtocolError(
+            "BODY_TOO_LARGE",
+            `Cannot read block: it exceeds ${this.#maxSize} bytes`,
+          );
+        }
+        if (dotted || !crlf) {
+          if (start > run) pieces.push(buf.slice(run, start));
+          pieces.push(buf.slice(from, end), CRLF_BYTES);
+          run = lf + 1;
+        }
+        start = lf + 1;
+        added += end - from + 2;
+      }
+      if (start > run) pieces.push(buf.slice(run, start));
+    } finally {
+      reader.consume(start);
+    }
+    return added;
   }
 
   /** One unstuffed line, or null at the dot line. */
@@ -291,14 +356,13 @@ async function readCrlfLine(
   }
 }
 
-function joinLines(parts: Uint8Array[], length: number): Uint8Array {
+function joinPieces(pieces: Uint8Array[], length: number): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
   const out = new Uint8Array(length);
   let o = 0;
-  for (const part of parts) {
-    out.set(part, o);
-    o += part.length;
-    out[o++] = CR;
-    out[o++] = LF;
+  for (const piece of pieces) {
+    out.set(piece, o);
+    o += piece.length;
   }
   return out;
 }
