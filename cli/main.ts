@@ -47,6 +47,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "send, list, read and watch mail; serve a local mail lab (SMTP, POP3, IMAP)",
     load: async () => (await import("./mail.ts")).mailCommand,
   },
+  "ftp-server": {
+    summary: "serve a directory over FTP (FTPS; read-only, no anonymous login by default)",
+    load: async () => (await import("./ftp_server.ts")).ftpServerCommand,
+  },
   news: {
     summary: "list, read and post Usenet articles over NNTP, or serve a spool",
     load: async () => (await import("./news.ts")).newsCommand,

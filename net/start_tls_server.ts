@@ -21,6 +21,15 @@ export interface StartTlsServerOptions {
   /** ALPN protocols to accept. */
   alpnProtocols?: string[];
   /**
+   * The highest TLS version to negotiate. `"TLSv1.2"` sends no messages
+   * after the handshake (TLS 1.3 sends session tickets then, which a client
+   * that only writes never reads; its close then resets the connection and
+   * drops what it had not sent yet: curl and lftp FTPS uploads).
+   *
+   * @default {"TLSv1.3"}
+   */
+  maxVersion?: "TLSv1.2" | "TLSv1.3";
+  /**
    * Milliseconds the handshake may take; then the connection is closed.
    *
    * @default {10000}
@@ -73,6 +82,7 @@ export async function startTlsServer(
     cert: options.cert,
     key: options.key,
     ALPNProtocols: options.alpnProtocols,
+    ...(options.maxVersion === undefined ? {} : { maxVersion: options.maxVersion }),
   });
   const timeout = options.timeout ?? 10000;
   let timer: ReturnType<typeof setTimeout> | undefined;
