@@ -17,6 +17,7 @@ import { HttpCookieProcessor } from "../url/http_cookie_processor.ts";
 import { RobotsFetcher } from "../url/robots_fetcher.ts";
 import { type Command, type CommandIo, denoIo, flagBoolean, parseArgs } from "./_command.ts";
 import { TELNET_GOPHER_TOUR_STOPS } from "./_tour_telnet_gopher.ts";
+import { PROTOCOL_TOUR_STOPS } from "./_tour_protocols.ts";
 
 /** One stop of the tour: starts its servers, runs its clients, returns what to stop. */
 interface Stop {
@@ -147,6 +148,7 @@ const STOPS: Stop[] = [
       return [];
     },
   },
+  ...PROTOCOL_TOUR_STOPS,
   ...TELNET_GOPHER_TOUR_STOPS,
 ];
 

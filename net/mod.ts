@@ -41,6 +41,7 @@ export * from "./ftp_list.ts";
 export * from "./ftp_reply_error.ts";
 export * from "./ftp_client.ts";
 export * from "./ftp_server.ts";
+export * from "./memory_ftp_file_system.ts";
 export * from "./telnet_codec.ts";
 export * from "./gopher_menu.ts";
 export * from "./gopher_url.ts";

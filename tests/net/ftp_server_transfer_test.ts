@@ -3,13 +3,8 @@
  * ABOR during RETR and STOR, resumes, large files, the ASCII conversion
  * split at every point, and a backing store other than a directory.
  */
-import {
-  type FtpFileStat,
-  type FtpFileSystem,
-  type FtpFileWriter,
-  type FtpOpenWriteOptions,
-  FtpServer,
-} from "../../net/ftp_server.ts";
+import { MemoryFtpFileSystem } from "../../net/memory_ftp_file_system.ts";
+import { FtpServer } from "../../net/ftp_server.ts";
 import { crlfToLf, lfToCrlf } from "../../net/_ftp_server_transfer.ts";
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
 import { RawFtp, readAllText, serveTree } from "./_ftp_server_client.ts";
@@ -234,84 +229,10 @@ Deno.test("lfToCrlf() and crlfToLf() give the same bytes for every split of thei
   }
 });
 
-/** A backing store in memory, to show the interface serves another store. */
-class MemoryFs implements FtpFileSystem {
-  files = new Map<string, Uint8Array>([["/notes/a.txt", encoder.encode("memory!")]]);
-  dirs = new Set(["/", "/notes"]);
-  #stat(path: string): FtpFileStat | null {
-    const name = path === "/" ? "/" : path.slice(path.lastIndexOf("/") + 1);
-    const modified = new Date("2024-01-02T03:04:05Z");
-    if (this.dirs.has(path)) return { name, type: "directory", size: 0, modified };
-    const file = this.files.get(path);
-    return file === undefined ? null : { name, type: "file", size: file.length, modified };
-  }
-  stat(path: string): Promise<FtpFileStat | null> {
-    return Promise.resolve(this.#stat(path));
-  }
-  async *list(path: string): AsyncIterable<FtpFileStat> {
-    if (!this.dirs.has(path)) throw new Deno.errors.NotFound(path);
-    const prefix = path === "/" ? "/" : `${path}/`;
-    const children = [...this.dirs, ...this.files.keys()]
-      .filter((p) => p !== path && p.startsWith(prefix) && !p.slice(prefix.length).includes("/"))
-      .sort();
-    for (const child of children) yield this.#stat(child)!;
-  }
-  openRead(path: string, offset: number) {
-    const file = this.files.get(path);
-    if (file === undefined) return Promise.reject(new Deno.errors.NotFound(path));
-    let at = offset;
-    return Promise.resolve({
-      read: (p: Uint8Array) => {
-        if (at >= file.length) return Promise.resolve(null);
-        const n = Math.min(p.length, file.length - at);
-        p.set(file.subarray(at, at + n));
-        at += n;
-        return Promise.resolve(n);
-      },
-      close: () => {},
-    });
-  }
-  openWrite(path: string, options: FtpOpenWriteOptions): Promise<FtpFileWriter> {
-    const chunks: Uint8Array[] = [];
-    const base = options.mode === "replace"
-      ? new Uint8Array()
-      : this.files.get(path) ?? new Uint8Array();
-    return Promise.resolve({
-      write: (p: Uint8Array) => {
-        chunks.push(p.slice());
-        return Promise.resolve();
-      },
-      commit: () => {
-        const head = options.mode === "offset" ? base.subarray(0, options.offset) : base;
-        this.files.set(path, new Uint8Array([...head, ...chunks.flatMap((c) => [...c])]));
-        return Promise.resolve();
-      },
-      abort: () => Promise.resolve(),
-    });
-  }
-  mkdir(path: string): Promise<void> {
-    this.dirs.add(path);
-    return Promise.resolve();
-  }
-  rmdir(path: string): Promise<void> {
-    this.dirs.delete(path);
-    return Promise.resolve();
-  }
-  remove(path: string): Promise<void> {
-    if (!this.files.delete(path)) return Promise.reject(new Deno.errors.NotFound(path));
-    return Promise.resolve();
-  }
-  rename(from: string, to: string): Promise<void> {
-    const file = this.files.get(from);
-    if (file === undefined) return Promise.reject(new Deno.errors.NotFound(from));
-    this.files.delete(from);
-    this.files.set(to, file);
-    return Promise.resolve();
-  }
-}
-
 Deno.test("FtpServer serves another backing store through the FtpFileSystem interface", async () => {
-  const fs = new MemoryFs();
+  const fs = new MemoryFtpFileSystem({ "/notes/a.txt": "memory!" }, {
+    now: () => new Date("2024-01-02T03:04:05Z"),
+  });
   const errors: unknown[] = [];
   await using server = new FtpServer({
     fileSystem: fs,
@@ -344,7 +265,9 @@ Deno.test("FtpServer serves another backing store through the FtpFileSystem inte
 });
 
 Deno.test("FtpServer answers 451 for an unexpected backend error and reports it, not its text", async () => {
-  const fs = new MemoryFs();
+  const fs = new MemoryFtpFileSystem({ "/notes/a.txt": "memory!" }, {
+    now: () => new Date("2024-01-02T03:04:05Z"),
+  });
   fs.stat = () => Promise.reject(new Error("database password is hunter2"));
   const errors: unknown[] = [];
   await using server = new FtpServer({
