@@ -121,7 +121,7 @@ export const PROTOCOL_TOUR_STOPS: TourStop[] = [
         groups: [{ name: "comp.lang.deno", description: "The tour's group" }],
         durable: false,
       });
-      const server = new NntpServer({ spool, allowPosting: true });
+      const server = new NntpServer({ spool, allowPosting: true, port: 0 });
       io.out(`  NntpServer listening on 127.0.0.1:${server.addr.port} (comp.lang.deno)\n`);
       await using news = await NntpClient.connect({ port: server.addr.port });
       for (const subject of ["First post", "Re: First post"]) {
@@ -133,7 +133,7 @@ export const PROTOCOL_TOUR_STOPS: TourStop[] = [
       }
       const group = await news.group("comp.lang.deno");
       io.out(`  GROUP: ${group.count} articles, ${group.low}-${group.high}\n`);
-      for (const over of await (await news.over(`${group.low}-${group.high}`)).toArray()) {
+      for (const over of await (await news.over({ from: group.low, to: group.high })).toArray()) {
         io.out(`  OVER ${over.number}: ${over.subject} (${over.from})\n`);
       }
       const article = await news.article(group.low);
