@@ -141,10 +141,10 @@ export const PROTOCOL_TOUR_STOPS: TourStop[] = [
         `  ARTICLE ${group.low}: ${JSON.stringify((await article.text()).split("\r\n\r\n")[1])}\n`,
       );
       await news.quit();
-      return [server, {
+      return [{
         async [Symbol.asyncDispose]() {
           await server.shutdown();
-          spool.close();
+          await spool.close();
           await Deno.remove(dir, { recursive: true });
         },
       }];

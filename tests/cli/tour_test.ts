@@ -15,5 +15,10 @@ Deno.test("cli tour runs every stop against its own servers and exits 0", async 
   assertStringIncludes(io.stdout, "tourbot may not fetch /private/x");
   assertStringIncludes(io.stdout, "tourbot may fetch /private/ok");
   assertStringIncludes(io.stdout, 'subject "Café at 8? ☕"');
+  assertStringIncludes(io.stdout, 'RETR it back: "stored by FtpClient\\n"');
+  assertMatch(io.stdout, /IDLE saw it arrive: \* 1 EXISTS/);
+  assertStringIncludes(io.stdout, "RETR 1:");
+  assertStringIncludes(io.stdout, "Subject: The truth");
+  assertStringIncludes(io.stdout, "OVER 2: Re: First post");
   assertStringIncludes(io.stdout, "Tour complete.");
 });
