@@ -81,3 +81,12 @@ Deno.test("example ftp_store_files.ts (ftplib-example-3) stores text in TYPE A a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("example urllib2_ftp_request.ts (urllib2 HOWTO, Request('ftp://...')) prints the file", async () => {
+  await using server = startTestFtpServer({ files: { "/pub/hello.txt": "hello, world\n" } });
+  const r = await run("urllib2_ftp_request.ts", [
+    `ftp://mulder:trustno1@127.0.0.1:${server.port}/pub/hello.txt`,
+  ]);
+  assertEquals(r.code, 0, r.err);
+  assertEquals(r.out, "hello, world\n\n");
+});
