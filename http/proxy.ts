@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { writeAll } from "../net/_io.ts";
 import { connectTcp, type ConnectTcpOptions } from "../net/connect_tcp.ts";
 import { IpCidr, isIpAddress } from "../net/ip_cidr.ts";
 import { HttpClient } from "./http_client.ts";
@@ -371,8 +372,7 @@ async function tunnel(
         const { value, done } = await reader.read();
         if (done) break;
         touch();
-        let written = 0;
-        while (written < value.length) written += await upstream.write(value.subarray(written));
+        await writeAll(upstream, value);
       }
       await upstream.closeWrite().catch(() => {});
     } catch {

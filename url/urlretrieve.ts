@@ -1,4 +1,5 @@
 import { HTTPError } from "./http_error.ts";
+import { writeAll } from "../net/_io.ts";
 import { URLError } from "./url_error.ts";
 import type { UrlOpener } from "./url_opener.ts";
 import { type UrlProgress, UrlRequest } from "./url_request.ts";
@@ -168,10 +169,7 @@ export async function urlretrieve(
         // Small network chunks are gathered into large writes.
         const buffer = new Uint8Array(WRITE_BUFFER);
         let filled = 0;
-        const flush = async (bytes: Uint8Array) => {
-          let at = 0;
-          while (at < bytes.length) at += await file.write(bytes.subarray(at));
-        };
+        const flush = (bytes: Uint8Array) => writeAll(file, bytes);
         try {
           for (;;) {
             let result: ReadableStreamReadResult<Uint8Array>;
