@@ -358,13 +358,13 @@ export class ClientConn {
       x.gotBytes = true;
       if (p.status >= 200) {
         if (p.status > 599) {
-          throw new ProtocolError("BAD_STATUS", `Cannot read response: status ${p.status}`);
+          throw new ProtocolError("BAD_STATUS_LINE", `Cannot read response: status ${p.status}`);
         }
         return p;
       }
       if (p.status === 101) {
         throw new ProtocolError(
-          "BAD_STATUS",
+          "BAD_STATUS_LINE",
           "Cannot read response: unexpected 101 Switching Protocols",
         );
       }

@@ -7,7 +7,7 @@
  */
 import type { BufferedReader } from "../net/buffered_reader.ts";
 import type { HeaderField } from "../net/mime_header.ts";
-import { ProtocolError } from "../net/protocol_error.ts";
+import { ProtocolError, type ProtocolErrorCode } from "../net/protocol_error.ts";
 
 const CR = 13;
 const LF = 10;
@@ -173,7 +173,7 @@ export function latin1(buf: Uint8Array, s: number, e: number): string {
   return out;
 }
 
-function fail(code: string, message: string): never {
+function fail(code: ProtocolErrorCode, message: string): never {
   throw new ProtocolError(code, message);
 }
 

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { ProtocolError } from "../net/protocol_error.ts";
+import { ProtocolError, type ProtocolErrorCode } from "../net/protocol_error.ts";
 import { concatBytes } from "../net/_bytes.ts";
 
 /** Opcodes (RFC 6455 §5.2). */
@@ -77,7 +77,7 @@ export function isWireCloseCode(code: number): boolean {
 const HEAD = 0;
 const PAYLOAD = 1;
 
-function frameError(code: string, message: string): ProtocolError {
+function frameError(code: ProtocolErrorCode, message: string): ProtocolError {
   return new ProtocolError(code, `Cannot read WebSocket frame: ${message}`);
 }
 

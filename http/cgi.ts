@@ -249,7 +249,8 @@ export interface ReadCgiRequestOptions {
  * assertEquals((await request.formData()).get("name"), "Ada!");
  * ```
  */
-export function readCgiRequest(options: ReadCgiRequestOptions = {}): Request {
+export function readCgiRequest(options?: ReadCgiRequestOptions): Request {
+  options ??= {};
   const env = options.env ?? Deno.env.toObject();
   const method = env.REQUEST_METHOD;
   if (method === undefined || method === "") {
@@ -356,8 +357,9 @@ export interface WriteCgiResponseOptions {
  */
 export async function writeCgiResponse(
   response: Response,
-  options: WriteCgiResponseOptions = {},
+  options?: WriteCgiResponseOptions,
 ): Promise<void> {
+  options ??= {};
   const stdout = options.stdout ?? Deno.stdout.writable;
   const writer = stdout.getWriter();
   try {

@@ -58,7 +58,8 @@ export class ChunkedDecoderStream extends TransformStream<Uint8Array, Uint8Array
    *
    * @param options Limits for size lines and trailers.
    */
-  constructor(options: ChunkedDecoderStreamOptions = {}) {
+  constructor(options?: ChunkedDecoderStreamOptions) {
+    options ??= {};
     const parser = new ChunkedParser({
       maxLineLength: options.maxLineLength ?? 4096,
       maxTrailerBytes: options.maxTrailerBytes ?? 16384,
@@ -156,7 +157,8 @@ export class ChunkedEncoderStream extends TransformStream<Uint8Array, Uint8Array
    * @throws {TypeError} At the end of the stream, if a trailer name is a
    *   framing field or a trailer is invalid.
    */
-  constructor(options: ChunkedEncoderStreamOptions = {}) {
+  constructor(options?: ChunkedEncoderStreamOptions) {
+    options ??= {};
     super({
       transform(chunk, controller) {
         if (chunk.length === 0) return;

@@ -265,7 +265,8 @@ export class CookieJar implements Iterable<StoredCookie> {
    * @param options The public-suffix policy, the caps and the clock.
    * @throws {RangeError} If a cap is not a positive integer.
    */
-  constructor(options: CookieJarOptions = {}) {
+  constructor(options?: CookieJarOptions) {
+    options ??= {};
     this.#isPublicSuffix = options.isPublicSuffix ?? isDefaultPublicSuffix;
     this.#maxPerDomain = options.maxCookiesPerDomain ?? 50;
     this.#maxTotal = options.maxCookies ?? 3000;
@@ -322,7 +323,8 @@ export class CookieJar implements Iterable<StoredCookie> {
    * assertEquals(jar.getCookieHeader("http://www.example.com/"), "");
    * ```
    */
-  setCookie(cookie: string | Cookie, url: string | URL, options: { http?: boolean } = {}): boolean {
+  setCookie(cookie: string | Cookie, url: string | URL, options?: { http?: boolean }): boolean {
+    options ??= {};
     const parsed = typeof cookie === "string" ? parseSetCookie(cookie, this.#limits) : cookie;
     if (parsed === null) return false;
     const target = new URL(url);
@@ -496,7 +498,8 @@ export class CookieJar implements Iterable<StoredCookie> {
    * assertEquals(jar.getCookies("http://example.com/docsx").length, 0);
    * ```
    */
-  getCookies(url: string | URL, options: CookieJarGetOptions = {}): StoredCookie[] {
+  getCookies(url: string | URL, options?: CookieJarGetOptions): StoredCookie[] {
+    options ??= {};
     const target = new URL(url);
     const host = canonicalHost(target);
     const secure = isSecureUrl(target);
@@ -546,7 +549,8 @@ export class CookieJar implements Iterable<StoredCookie> {
    * assertEquals(jar.getCookieHeader("http://example.com/"), "a=1");
    * ```
    */
-  getCookieHeader(url: string | URL, options: CookieJarGetOptions = {}): string {
+  getCookieHeader(url: string | URL, options?: CookieJarGetOptions): string {
+    options ??= {};
     return this.getCookies(url, options)
       .map((c) => (c.name === "" ? c.value : `${c.name}=${c.value}`))
       .join("; ");
@@ -664,7 +668,8 @@ export class CookieJar implements Iterable<StoredCookie> {
    * assertStringIncludes(jar.toNetscape(), "#HttpOnly_.example.com\tTRUE\t/\tFALSE\t0\ta\t1\n");
    * ```
    */
-  toNetscape(options: CookieJarNetscapeOptions = {}): string {
+  toNetscape(options?: CookieJarNetscapeOptions): string {
+    options ??= {};
     const includeSession = options.includeSession ?? true;
     const lines = [
       "# Netscape HTTP Cookie File",
@@ -729,7 +734,8 @@ export class CookieJar implements Iterable<StoredCookie> {
    * assertEquals(jar.getCookieHeader("http://www.example.com/"), "id=42");
    * ```
    */
-  loadNetscape(text: string, options: CookieJarLoadOptions = {}): number {
+  loadNetscape(text: string, options?: CookieJarLoadOptions): number {
+    options ??= {};
     const maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
     if (text.length > maxBytes) {
       throw new RangeError(`Cannot load cookies: file is longer than ${maxBytes} bytes`);
@@ -804,7 +810,8 @@ export class CookieJar implements Iterable<StoredCookie> {
    * assertEquals(CookieJar.fromNetscape(jar.toNetscape()).getCookieHeader("http://example.com/"), "a=1");
    * ```
    */
-  static fromNetscape(text: string, options: CookieJarOptions = {}): CookieJar {
+  static fromNetscape(text: string, options?: CookieJarOptions): CookieJar {
+    options ??= {};
     const jar = new CookieJar(options);
     jar.loadNetscape(text);
     return jar;

@@ -375,8 +375,9 @@ function openRegular(path: string): { file: Deno.FsFile; info: Deno.FileInfo } |
 export async function serveFile(
   request: Request,
   filePath: string,
-  options: ServeFileOptions = {},
+  options?: ServeFileOptions,
 ): Promise<Response> {
+  options ??= {};
   if (!isGetOrHead(request.method)) return errorResponse(405, { allow: "GET, HEAD" });
   const opened = openRegular(filePath);
   if (opened === null) return errorResponse(404);
@@ -643,7 +644,8 @@ function prefersJson(accept: string | null): boolean {
  * await Deno.remove(fsRoot, { recursive: true });
  * ```
  */
-export async function serveDir(request: Request, options: ServeDirOptions = {}): Promise<Response> {
+export async function serveDir(request: Request, options?: ServeDirOptions): Promise<Response> {
+  options ??= {};
   const cors = options.cors ?? false;
   const withCors = (response: Response): Response => {
     if (cors) corsHeaders(request).forEach((v, k) => response.headers.set(k, v));

@@ -84,7 +84,8 @@ export class HttpClient implements AsyncDisposable {
    * @param options Pool size, timeouts, limits, extra CAs.
    * @throws {RangeError} If a size, limit or timeout is not a valid number.
    */
-  constructor(options: HttpClientOptions = {}) {
+  constructor(options?: HttpClientOptions) {
+    options ??= {};
     this.#options = options;
     this.#max = options.maxSocketsPerOrigin ?? 16;
     this.#idleTimeout = options.idleTimeout ?? 4000;
@@ -121,7 +122,8 @@ export class HttpClient implements AsyncDisposable {
    *   closed the connection before answering.
    * @throws {DOMException} The signal's reason, or a `TimeoutError`.
    */
-  async request(input: string | URL | Request, init: HttpRequestInit = {}): Promise<Response> {
+  async request(input: string | URL | Request, init?: HttpRequestInit): Promise<Response> {
+    init ??= {};
     if (this.#closed) throw new TypeError("Cannot send request: the client is closed");
     let requestInit: HttpRequestInit = init;
     let url: URL;

@@ -59,9 +59,11 @@ export class HttpClientResponse extends Response {
    */
   constructor(
     body: BodyInit | null,
-    init: ResponseInit = {},
-    options: HttpClientResponseOptions = {},
+    init?: ResponseInit,
+    options?: HttpClientResponseOptions,
   ) {
+    init ??= {};
+    options ??= {};
     super(body, init);
     const max = options.maxBodySize ?? 16 * 1024 * 1024;
     if (body !== null && options.lengthKnown !== true && max !== Infinity) caps.set(this, max);

@@ -88,7 +88,8 @@ export class HttpConnection implements AsyncDisposable {
    * @param options The Host value, timeouts and limits.
    * @throws {RangeError} If a limit or timeout is not a valid number.
    */
-  constructor(conn: DuplexConn, options: HttpConnectionOptions = {}) {
+  constructor(conn: DuplexConn, options?: HttpConnectionOptions) {
+    options ??= {};
     this.#conn = new ClientConn(conn, clientSettings(options, defaultHost(conn)));
   }
 
@@ -100,7 +101,8 @@ export class HttpConnection implements AsyncDisposable {
    * @throws {DOMException} A `TimeoutError` or the signal's reason.
    * @throws {Deno.errors.ConnectionRefused} And the other network and TLS errors.
    */
-  static async connect(options: HttpConnectOptions = {}): Promise<HttpConnection> {
+  static async connect(options?: HttpConnectOptions): Promise<HttpConnection> {
+    options ??= {};
     const hostname = options.hostname ?? "127.0.0.1";
     const port = options.port ?? (options.tls ? 443 : 80);
     const conn = await connectTcp({
@@ -140,11 +142,12 @@ export class HttpConnection implements AsyncDisposable {
    *   headers, a Transfer-Encoding or mismatched Content-Length header, or a
    *   request while another is unfinished. Nothing is written then.
    * @throws {ProtocolError} For a malformed or oversized response head,
-   *   `"BAD_STATUS"` for a final status outside 200-599, or
+   *   `"BAD_STATUS_LINE"` for a final status outside 200-599, or
    *   `"UNEXPECTED_EOF"` when the server closed first.
    * @throws {DOMException} The signal's reason, or a `TimeoutError`.
    */
-  request(target: string, init: HttpRequestInit = {}): Promise<Response> {
+  request(target: string, init?: HttpRequestInit): Promise<Response> {
+    init ??= {};
     return this.#conn.request(target, init, () => {});
   }
 

@@ -299,8 +299,9 @@ export class HttpServer implements AsyncDisposable {
    */
   serveConnection(
     conn: DuplexConn,
-    addresses: { remoteAddr?: Deno.NetAddr; localAddr?: Deno.NetAddr } = {},
+    addresses?: { remoteAddr?: Deno.NetAddr; localAddr?: Deno.NetAddr },
   ): Promise<void> {
+    addresses ??= {};
     if (this.#shutdown !== null) {
       closeQuietly(conn);
       return Promise.reject(new TypeError("Cannot serve connection: the server is shutting down"));
@@ -364,7 +365,8 @@ export class HttpServer implements AsyncDisposable {
    *
    * @param options The grace period.
    */
-  shutdown(options: HttpShutdownOptions = {}): Promise<void> {
+  shutdown(options?: HttpShutdownOptions): Promise<void> {
+    options ??= {};
     this.#shutdown ??= this.#doShutdown(options.timeout ?? 5000);
     return this.#shutdown;
   }

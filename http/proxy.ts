@@ -215,7 +215,8 @@ function guardedDial(options: ServeProxyOptions): (o: ConnectTcpOptions) => Prom
  * serve({ port: 3128 }, (request, info) => serveProxy(request, info, { ...options, client }));
  * ```
  */
-export function proxyClient(options: ServeProxyOptions = {}): HttpClient {
+export function proxyClient(options?: ServeProxyOptions): HttpClient {
+  options ??= {};
   return new HttpClient({
     caCerts: options.caCerts,
     dial: guardedDial(options),
@@ -436,8 +437,9 @@ async function tunnel(
 export async function serveProxy(
   request: Request,
   info: ProxyConnectionInfo,
-  options: ServeProxyOptions = {},
+  options?: ServeProxyOptions,
 ): Promise<Response> {
+  options ??= {};
   if (request.method === "CONNECT") return await tunnel(request, info, options);
   const target = info.target ?? request.url;
   let url: URL;

@@ -70,8 +70,9 @@ export interface ReadRequestHeadOptions {
  */
 export async function readRequestHead(
   reader: BufferedReader,
-  options: ReadRequestHeadOptions = {},
+  options?: ReadRequestHeadOptions,
 ): Promise<RequestHead | null> {
+  options ??= {};
   const p = await readHead(reader, REQUEST, requestLimits(options));
   if (p === null) return null;
   checkHost(p);

@@ -70,8 +70,9 @@ export interface ReadResponseHeadOptions {
  */
 export async function readResponseHead(
   reader: BufferedReader,
-  options: ReadResponseHeadOptions = {},
+  options?: ReadResponseHeadOptions,
 ): Promise<ResponseHead> {
+  options ??= {};
   const p = await readHead(reader, RESPONSE, responseLimits(options));
   if (p === null) {
     throw new ProtocolError(

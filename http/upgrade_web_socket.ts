@@ -168,8 +168,9 @@ function acceptValue(key: string): string {
  */
 export function upgradeWebSocket(
   request: Request,
-  options: UpgradeWebSocketOptions = {},
+  options?: UpgradeWebSocketOptions,
 ): WebSocketUpgrade {
+  options ??= {};
   const idleTimeout = seconds(options.idleTimeout ?? 30, "idleTimeout");
   const closeTimeout = seconds(options.closeTimeout ?? 5, "closeTimeout");
   const maxMessageSize = options.maxMessageSize ?? 16 * 1024 * 1024;

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concatBytes } from "../net/_bytes.ts";
 
 const latin1 = new TextDecoder("latin1");
 const ascii = new TextEncoder();
@@ -158,7 +159,7 @@ export class Base64Encoder implements Codec {
   #carry: Uint8Array = EMPTY;
 
   push(chunk: Uint8Array): Uint8Array {
-    const data = this.#carry.length === 0 ? chunk : concat(this.#carry, chunk);
+    const data = this.#carry.length === 0 ? chunk : concatBytes([this.#carry, chunk]);
     const lines = Math.floor(data.length / B64_LINE_BYTES);
     const full = lines * B64_LINE_BYTES;
     this.#carry = data.slice(full);
@@ -219,7 +220,7 @@ export class QuotedPrintableDecoder implements Decoder {
 
   /** Decodes `carry + chunk` into `out` (at least that long); returns the count. */
   #run(chunk: Uint8Array, final: boolean, out: Uint8Array): number {
-    const data = this.#carry.length === 0 ? chunk : concat(this.#carry, chunk);
+    const data = this.#carry.length === 0 ? chunk : concatBytes([this.#carry, chunk]);
     this.#carry = EMPTY;
     const n = data.length;
     let o = 0;
@@ -390,16 +391,6 @@ export class QuotedPrintableEncoder implements Codec {
     if (this.#line + 3 > QP_LINE) return new Uint8Array([61, 13, 10, ...esc]);
     return new Uint8Array(esc);
   }
-}
-
-/** Joins two byte arrays. */
-export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  if (b.length === 0) return a;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** The codec that decodes a Content-Transfer-Encoding (identity for 7bit, 8bit, binary and unknown ones). */

@@ -1,6 +1,6 @@
 /**
  * Small accessors that turn IMAP tokens into values, throwing
- * `"BAD_RESPONSE"` when a token does not have the shape the grammar asks for.
+ * `"BAD_REPLY"` when a token does not have the shape the grammar asks for.
  *
  * @module
  */
@@ -11,9 +11,9 @@ import { decodeText } from "./_imap_tokenizer.ts";
 
 const MAX_NZ32 = 4294967295;
 
-/** A `"BAD_RESPONSE"` error for a decoded value. */
+/** A `"BAD_REPLY"` error for a decoded value. */
 export function badData(what: string, reason: string): ProtocolError {
-  return new ProtocolError("BAD_RESPONSE", `Cannot decode IMAP ${what}: ${reason}`);
+  return new ProtocolError("BAD_REPLY", `Cannot decode IMAP ${what}: ${reason}`);
 }
 
 /** A short description of a token for messages. */

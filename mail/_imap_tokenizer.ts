@@ -114,13 +114,13 @@ export class ImapTokenizer {
   io: Io = plainIo;
   readonly #reader: BufferedReader | null;
   readonly #settings: TokenizerSettings;
-  readonly #errorCode: string;
+  readonly #errorCode: "BAD_REPLY" | "BAD_COMMAND";
   readonly #what: string;
 
   constructor(reader: BufferedReader | null, settings: TokenizerSettings) {
     this.#reader = reader;
     this.#settings = settings;
-    this.#errorCode = settings.mode === "response" ? "BAD_RESPONSE" : "BAD_COMMAND";
+    this.#errorCode = settings.mode === "response" ? "BAD_REPLY" : "BAD_COMMAND";
     this.#what = settings.mode === "response" ? "response" : "command";
   }
 
@@ -183,7 +183,7 @@ export class ImapTokenizer {
     this.total += n;
     if (this.total > this.#settings.maxTotal) {
       throw new ProtocolError(
-        this.#settings.mode === "response" ? "RESPONSE_TOO_LARGE" : "COMMAND_TOO_LARGE",
+        this.#settings.mode === "response" ? "REPLY_TOO_LARGE" : "COMMAND_TOO_LARGE",
         `Cannot read IMAP ${this.#what}: it exceeds ${this.#settings.maxTotal} bytes`,
       );
     }

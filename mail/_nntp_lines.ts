@@ -56,7 +56,7 @@ export class NntpBlockReader {
    * The next lines, decoded as UTF-8 (bad bytes become U+FFFD): the
    * complete lines already buffered, decoded in one go.
    *
-   * @throws {ProtocolError} `"LINE_TOO_LONG"`, `"RESPONSE_TOO_LARGE"` past
+   * @throws {ProtocolError} `"LINE_TOO_LONG"`, `"REPLY_TOO_LARGE"` past
    *   `maxLines`, `"UNEXPECTED_EOF"` when the stream ends before the `.`.
    */
   async next(): Promise<string[] | null> {
@@ -126,7 +126,7 @@ export class NntpBlockReader {
       if (end - start === 1 && buf[start] === DOT) return { count, end: start, terminator: lf + 1 };
       if (++this.#count > this.#maxLines) {
         throw new ProtocolError(
-          "RESPONSE_TOO_LARGE",
+          "REPLY_TOO_LARGE",
           `Cannot read response: more than ${this.#maxLines} lines`,
         );
       }

@@ -471,8 +471,9 @@ function checkLength(value: string, options: ParseAddressOptions): void {
  */
 export function parseAddressList(
   value: string,
-  options: ParseAddressOptions = {},
+  options?: ParseAddressOptions,
 ): AddressListEntry[] {
+  options ??= {};
   checkLength(value, options);
   return new AddressParser(value, options.maxAddresses ?? 10000).list();
 }
@@ -497,7 +498,8 @@ export function parseAddressList(
  * });
  * ```
  */
-export function parseAddress(value: string, options: ParseAddressOptions = {}): MailAddress {
+export function parseAddress(value: string, options?: ParseAddressOptions): MailAddress {
+  options ??= {};
   const list = parseAddressList(value, options);
   const only = list[0];
   if (list.length !== 1 || only === undefined || "group" in only) {
@@ -656,8 +658,9 @@ function formatEntry(entry: AddressListEntry, utf8: boolean): string {
  */
 export function formatAddress(
   entry: string | MailAddress | MailGroup,
-  options: FormatAddressOptions = {},
+  options?: FormatAddressOptions,
 ): string {
+  options ??= {};
   const entries = entriesOf(entry);
   if (entries.length !== 1) {
     throw new TypeError(
@@ -688,8 +691,9 @@ export function formatAddress(
  */
 export function formatAddressList(
   input: AddressInput,
-  options: FormatAddressOptions = {},
+  options?: FormatAddressOptions,
 ): string {
+  options ??= {};
   const utf8 = options.utf8 ?? false;
   return entriesOf(input).map((e) => formatEntry(e, utf8)).join(", ");
 }

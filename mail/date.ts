@@ -189,7 +189,8 @@ function pad(n: number, width = 2): string {
  * assertEquals(formatMailDate(date, { offset: -330 }), "Tue, 01 Jul 2003 03:22:37 -0530");
  * ```
  */
-export function formatMailDate(date: Date, options: FormatMailDateOptions = {}): string {
+export function formatMailDate(date: Date, options?: FormatMailDateOptions): string {
+  options ??= {};
   if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
     throw new RangeError("Cannot format date: it is invalid");
   }

@@ -150,8 +150,9 @@ const MAX_PAYLOAD = 75 - 12;
  */
 export function encodeEncodedWords(
   text: string,
-  options: EncodeEncodedWordsOptions = {},
+  options?: EncodeEncodedWordsOptions,
 ): string {
+  options ??= {};
   if (/[\r\n\0]/.test(text)) {
     throw new TypeError(
       `Cannot encode header text ${JSON.stringify(text)}: it contains CR, LF or NUL`,

@@ -1,4 +1,5 @@
 import { connectTcp, type TlsOptions } from "../net/connect_tcp.ts";
+import { MissingExtensionError } from "../net/missing_extension_error.ts";
 import type { DuplexConn } from "../net/duplex_conn.ts";
 import { assertLineSafe } from "../net/line_writer.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
@@ -91,11 +92,6 @@ const MAX_IDLE_QUEUE = 1024;
 const MAILBOX_CHANGES = new Set(["exists", "expunge", "vanished", "recent"]);
 /** Errors decided on this side before a byte was sent, or after a clean exchange. */
 const SESSION_INTACT_CODES = new Set([
-  "NO_SASL_MECHANISM",
-  "STARTTLS_UNAVAILABLE",
-  "LOGIN_DISABLED",
-  "MOVE_UNAVAILABLE",
-  "UIDPLUS_UNAVAILABLE",
   "BAD_CHALLENGE",
   "SASL_UNEXPECTED_CHALLENGE",
 ]);
@@ -236,7 +232,8 @@ export class ImapClient implements AsyncDisposable {
    * @param options Names, limits, timeouts, listeners and the debug log.
    * @throws {RangeError} If a limit or timeout is not a positive number.
    */
-  constructor(conn: DuplexConn, options: ImapClientOptions = {}) {
+  constructor(conn: DuplexConn, options?: ImapClientOptions) {
+    options ??= {};
     this.#serverName = options.serverName ?? remoteHostname(conn);
     this.#caCerts = options.caCerts;
     this.#allowInsecureAuth = options.allowInsecureAuth ?? false;
@@ -270,9 +267,9 @@ export class ImapClient implements AsyncDisposable {
    * @throws {ImapError} When the server refuses STARTTLS (with
    *   `requireTls`) or the login.
    * @throws {ImapByeError} When the server refuses the connection.
-   * @throws {ProtocolError} `"STARTTLS_UNAVAILABLE"` with `requireTls`,
-   *   `"STARTTLS_INJECTION"`, `"NO_SASL_MECHANISM"`, `"LOGIN_DISABLED"`,
-   *   or malformed responses.
+   * @throws {MissingExtensionError} `"STARTTLS"` with `requireTls`,
+   *   `"SASL"` or `"LOGIN"` (`LOGINDISABLED`) when no login way is left.
+   * @throws {ProtocolError} `"STARTTLS_INJECTION"`, or malformed responses.
    * @throws {TypeError} When the login would send a password in clear.
    * @throws {DOMException} The signal's reason or a `TimeoutError`.
    *
@@ -291,7 +288,8 @@ export class ImapClient implements AsyncDisposable {
    * assert(imap.tls && imap.authenticated);
    * ```
    */
-  static async connect(options: ImapConnectOptions = {}): Promise<ImapClient> {
+  static async connect(options?: ImapConnectOptions): Promise<ImapClient> {
+    options ??= {};
     const hostname = options.hostname ?? "127.0.0.1";
     const port = options.port ?? (options.tls ? IMAPS_PORT : IMAP_PORT);
     const tls = options.tls === true
@@ -315,8 +313,8 @@ export class ImapClient implements AsyncDisposable {
       const caps = await client.#knownCapabilities({ signal });
       if (!client.tls && (options.requireTls || (options.starttls ?? true))) {
         if (client.#authenticated && options.requireTls) {
-          throw new ProtocolError(
-            "STARTTLS_UNAVAILABLE",
+          throw new MissingExtensionError(
+            "STARTTLS",
             "Cannot start TLS: the server logged the session in (PREAUTH) without TLS",
           );
         }
@@ -329,8 +327,8 @@ export class ImapClient implements AsyncDisposable {
             if (options.requireTls || !(error instanceof ImapError) || client.closed) throw error;
           }
         } else if (options.requireTls) {
-          throw new ProtocolError(
-            "STARTTLS_UNAVAILABLE",
+          throw new MissingExtensionError(
+            "STARTTLS",
             "Cannot start TLS: the server does not offer STARTTLS",
           );
         }
@@ -437,7 +435,8 @@ export class ImapClient implements AsyncDisposable {
    * @returns The capabilities, upper-cased.
    * @throws {ImapError} When the server refuses.
    */
-  capability(options: ImapCommandOptions = {}): Promise<ReadonlySet<string>> {
+  capability(options?: ImapCommandOptions): Promise<ReadonlySet<string>> {
+    options ??= {};
     return this.#withLease(async () => {
       await this.#ok({ name: "CAPABILITY", parts: [text("CAPABILITY")] });
       return this.capabilities;
@@ -456,7 +455,8 @@ export class ImapClient implements AsyncDisposable {
    * @throws {TypeError} When the connection is already TLS, or the transport
    *   is not a TCP connection.
    */
-  startTls(options: ImapCommandOptions & { tls?: TlsOptions } = {}): Promise<void> {
+  startTls(options?: ImapCommandOptions & { tls?: TlsOptions }): Promise<void> {
+    options ??= {};
     return this.#withLease(async () => {
       if (this.#conn.tls) throw new TypeError("Cannot start TLS: the connection is already TLS");
       await this.#ok({ name: "STARTTLS", parts: [text("STARTTLS")] });
@@ -483,13 +483,15 @@ export class ImapClient implements AsyncDisposable {
    * @param credentials The user name and password or token.
    * @param options The mechanism, a signal and a timeout.
    * @throws {ImapError} When the server refuses (`[AUTHENTICATIONFAILED]`).
-   * @throws {ProtocolError} `"NO_SASL_MECHANISM"`, `"LOGIN_DISABLED"`.
+   * @throws {MissingExtensionError} `"SASL"`, or `"LOGIN"` when the server
+   *   advertises `LOGINDISABLED`.
    * @throws {TypeError} When every way would send the password in clear.
    */
   async login(
     credentials: SaslCredentials,
-    options: ImapCommandOptions & { mechanism?: string } = {},
+    options?: ImapCommandOptions & { mechanism?: string },
   ): Promise<void> {
+    options ??= {};
     const wanted = options.mechanism?.toUpperCase();
     if (wanted === "LOGIN") {
       return await this.#loginCommand(credentials.username, credentials.password, options);
@@ -517,8 +519,8 @@ export class ImapClient implements AsyncDisposable {
     return this.#withLease(async () => {
       const caps = await this.#ensureCapabilities();
       if (caps.has("LOGINDISABLED")) {
-        throw new ProtocolError(
-          "LOGIN_DISABLED",
+        throw new MissingExtensionError(
+          "LOGIN",
           "Cannot log in with LOGIN: the server disabled it (LOGINDISABLED); use TLS",
         );
       }
@@ -552,15 +554,17 @@ export class ImapClient implements AsyncDisposable {
    * @param credentials The user name and password or token.
    * @param options The mechanism, a signal and a timeout.
    * @throws {ImapError} When the server refuses the login.
-   * @throws {ProtocolError} `"NO_SASL_MECHANISM"`, `"BAD_CHALLENGE"`,
-   *   `"SASL_UNEXPECTED_CHALLENGE"`.
+   * @throws {MissingExtensionError} `"SASL"` when no advertised mechanism
+   *   qualifies.
+   * @throws {ProtocolError} `"BAD_CHALLENGE"`, `"SASL_UNEXPECTED_CHALLENGE"`.
    * @throws {TypeError} For unusable credentials, or a mechanism that would
    *   expose the secret on an unprotected connection.
    */
   authenticate(
     credentials: SaslCredentials,
-    options: ImapCommandOptions & { mechanism?: string } = {},
+    options?: ImapCommandOptions & { mechanism?: string },
   ): Promise<void> {
+    options ??= {};
     if (options.mechanism !== undefined && !ATOM_REGEXP.test(options.mechanism)) {
       throw new TypeError(
         `Cannot authenticate: ${JSON.stringify(options.mechanism)} is not a mechanism name`,
@@ -576,12 +580,13 @@ export class ImapClient implements AsyncDisposable {
       if (name === undefined) {
         name = chooseSaslMechanism(advertised, credentials, { secure }) ?? undefined;
         if (name === undefined) {
-          throw new ProtocolError(
-            "NO_SASL_MECHANISM",
+          throw new MissingExtensionError(
+            "SASL",
             advertised.length === 0
               ? "Cannot authenticate: the server offers no SASL mechanism"
               : `Cannot authenticate: no usable mechanism among ${advertised.join(" ")}` +
                 (secure ? "" : " on a connection without TLS"),
+            { offered: advertised },
           );
         }
       }
@@ -649,7 +654,8 @@ export class ImapClient implements AsyncDisposable {
    * @throws {ImapError} When the server refuses.
    * @throws {TypeError} For a name that is not an atom.
    */
-  enable(extensions: readonly string[], options: ImapCommandOptions = {}): Promise<string[]> {
+  enable(extensions: readonly string[], options?: ImapCommandOptions): Promise<string[]> {
+    options ??= {};
     for (const name of extensions) {
       if (!ATOM_REGEXP.test(name)) {
         throw new TypeError(`Cannot ENABLE ${JSON.stringify(name)}: it is not an atom`);
@@ -680,8 +686,9 @@ export class ImapClient implements AsyncDisposable {
    */
   id(
     fields: Readonly<Record<string, string | null>> | null,
-    options: ImapCommandOptions = {},
+    options?: ImapCommandOptions,
   ): Promise<Map<string, string | null> | null> {
+    options ??= {};
     const pieces: (string | readonly ImapCommandPart[])[] = ["ID "];
     if (fields === null) pieces.push("NIL");
     else {
@@ -728,7 +735,8 @@ export class ImapClient implements AsyncDisposable {
    * @returns The events the server sent.
    * @throws {ImapError} When the server refuses.
    */
-  noop(options: ImapCommandOptions = {}): Promise<ImapEvent[]> {
+  noop(options?: ImapCommandOptions): Promise<ImapEvent[]> {
+    options ??= {};
     return this.#withLease(async () => {
       const events: ImapEvent[] = [];
       await this.#ok({
@@ -746,7 +754,8 @@ export class ImapClient implements AsyncDisposable {
    * @param options A signal and a timeout.
    * @throws {ImapError} When the server refuses (it never should).
    */
-  async logout(options: ImapCommandOptions = {}): Promise<void> {
+  async logout(options?: ImapCommandOptions): Promise<void> {
+    options ??= {};
     if (this.#conn.closed) return;
     const busy = this.#conn.busy || this.#active > 0;
     try {
@@ -807,7 +816,8 @@ export class ImapClient implements AsyncDisposable {
    * @throws {ImapError} When the server refuses.
    * @throws {TypeError} For a pattern with CR, LF or NUL.
    */
-  list(pattern = "*", options: ImapListOptions = {}): Promise<ImapMailboxListItem[]> {
+  list(pattern = "*", options?: ImapListOptions): Promise<ImapMailboxListItem[]> {
+    options ??= {};
     return this.#listing("LIST", pattern, options);
   }
 
@@ -819,7 +829,8 @@ export class ImapClient implements AsyncDisposable {
    * @returns The matching subscribed mailboxes.
    * @throws {ImapError} When the server refuses.
    */
-  lsub(pattern = "*", options: ImapListOptions = {}): Promise<ImapMailboxListItem[]> {
+  lsub(pattern = "*", options?: ImapListOptions): Promise<ImapMailboxListItem[]> {
+    options ??= {};
     return this.#listing("LSUB", pattern, options);
   }
 
@@ -866,8 +877,9 @@ export class ImapClient implements AsyncDisposable {
   status(
     mailbox: string,
     items: readonly string[] = ["MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN"],
-    options: ImapCommandOptions = {},
+    options?: ImapCommandOptions,
   ): Promise<ImapMailboxStatus> {
+    options ??= {};
     for (const item of items) {
       if (!ATOM_REGEXP.test(item)) {
         throw new TypeError(`Cannot send STATUS: ${JSON.stringify(item)} is not an item name`);
@@ -889,7 +901,7 @@ export class ImapClient implements AsyncDisposable {
       });
       if (result === null) {
         throw new ProtocolError(
-          "BAD_RESPONSE",
+          "BAD_REPLY",
           "Cannot read STATUS: the server sent no STATUS response",
         );
       }
@@ -906,7 +918,8 @@ export class ImapClient implements AsyncDisposable {
    * @returns The mailbox's state.
    * @throws {ImapError} When the server refuses (no such mailbox).
    */
-  select(mailbox: string, options: ImapSelectOptions = {}): Promise<ImapMailbox> {
+  select(mailbox: string, options?: ImapSelectOptions): Promise<ImapMailbox> {
+    options ??= {};
     return this.#open("SELECT", mailbox, options);
   }
 
@@ -919,7 +932,8 @@ export class ImapClient implements AsyncDisposable {
    * @returns The mailbox's state.
    * @throws {ImapError} When the server refuses.
    */
-  examine(mailbox: string, options: ImapSelectOptions = {}): Promise<ImapMailbox> {
+  examine(mailbox: string, options?: ImapSelectOptions): Promise<ImapMailbox> {
+    options ??= {};
     return this.#open("EXAMINE", mailbox, options);
   }
 
@@ -962,7 +976,8 @@ export class ImapClient implements AsyncDisposable {
    * @param options A signal and a timeout.
    * @throws {ImapError} When the server refuses.
    */
-  closeMailbox(options: ImapCommandOptions = {}): Promise<void> {
+  closeMailbox(options?: ImapCommandOptions): Promise<void> {
+    options ??= {};
     return this.#simple("CLOSE", [text("CLOSE")], options, () => void (this.#mailbox = null));
   }
 
@@ -972,7 +987,8 @@ export class ImapClient implements AsyncDisposable {
    * @param options A signal and a timeout.
    * @throws {ImapError} When the server refuses or lacks UNSELECT.
    */
-  unselect(options: ImapCommandOptions = {}): Promise<void> {
+  unselect(options?: ImapCommandOptions): Promise<void> {
+    options ??= {};
     return this.#simple("UNSELECT", [text("UNSELECT")], options, () => void (this.#mailbox = null));
   }
 
@@ -983,7 +999,8 @@ export class ImapClient implements AsyncDisposable {
    * @param options A signal and a timeout.
    * @throws {ImapError} When the server refuses (it exists).
    */
-  create(mailbox: string, options: ImapCommandOptions = {}): Promise<void> {
+  create(mailbox: string, options?: ImapCommandOptions): Promise<void> {
+    options ??= {};
     return this.#simple("CREATE", joinImapParts(["CREATE ", this.#mailboxArg(mailbox)]), options);
   }
 
@@ -994,7 +1011,8 @@ export class ImapClient implements AsyncDisposable {
    * @param options A signal and a timeout.
    * @throws {ImapError} When the server refuses.
    */
-  delete(mailbox: string, options: ImapCommandOptions = {}): Promise<void> {
+  delete(mailbox: string, options?: ImapCommandOptions): Promise<void> {
+    options ??= {};
     return this.#simple("DELETE", joinImapParts(["DELETE ", this.#mailboxArg(mailbox)]), options);
   }
 
@@ -1006,7 +1024,8 @@ export class ImapClient implements AsyncDisposable {
    * @param options A signal and a timeout.
    * @throws {ImapError} When the server refuses.
    */
-  rename(from: string, to: string, options: ImapCommandOptions = {}): Promise<void> {
+  rename(from: string, to: string, options?: ImapCommandOptions): Promise<void> {
+    options ??= {};
     return this.#simple(
       "RENAME",
       joinImapParts(["RENAME ", this.#mailboxArg(from), " ", this.#mailboxArg(to)]),
@@ -1021,7 +1040,8 @@ export class ImapClient implements AsyncDisposable {
    * @param options A signal and a timeout.
    * @throws {ImapError} When the server refuses.
    */
-  subscribe(mailbox: string, options: ImapCommandOptions = {}): Promise<void> {
+  subscribe(mailbox: string, options?: ImapCommandOptions): Promise<void> {
+    options ??= {};
     return this.#simple(
       "SUBSCRIBE",
       joinImapParts(["SUBSCRIBE ", this.#mailboxArg(mailbox)]),
@@ -1036,7 +1056,8 @@ export class ImapClient implements AsyncDisposable {
    * @param options A signal and a timeout.
    * @throws {ImapError} When the server refuses.
    */
-  unsubscribe(mailbox: string, options: ImapCommandOptions = {}): Promise<void> {
+  unsubscribe(mailbox: string, options?: ImapCommandOptions): Promise<void> {
+    options ??= {};
     return this.#simple(
       "UNSUBSCRIBE",
       joinImapParts(["UNSUBSCRIBE ", this.#mailboxArg(mailbox)]),
@@ -1078,8 +1099,9 @@ export class ImapClient implements AsyncDisposable {
    */
   search(
     criteria: ImapSearchCriteria | string,
-    options: ImapSearchOptions = {},
+    options?: ImapSearchOptions,
   ): Promise<number[]> {
+    options ??= {};
     let parts: ImapCommandPart[];
     let nonAscii = false;
     if (typeof criteria === "string") {
@@ -1120,7 +1142,7 @@ export class ImapClient implements AsyncDisposable {
    * @returns One entry per message, in the order the server sent them.
    * @throws {ImapError} When the server refuses.
    * @throws {ProtocolError} `"LITERAL_TOO_LARGE"` for a body over the cap,
-   *   `"BAD_RESPONSE"` for malformed data.
+   *   `"BAD_REPLY"` for malformed data.
    * @throws {TypeError} For a bad set or item.
    *
    * @example Flags and sizes
@@ -1143,8 +1165,9 @@ export class ImapClient implements AsyncDisposable {
   fetch(
     set: ImapSequenceSetInput,
     items: string | readonly string[],
-    options: ImapFetchOptions = {},
+    options?: ImapFetchOptions,
   ): Promise<ImapFetchData[]> {
+    options ??= {};
     const setText = formatImapSequenceSet(set);
     const itemText = formatFetchItems(items);
     let modifier = "";
@@ -1202,8 +1225,9 @@ export class ImapClient implements AsyncDisposable {
    */
   async fetchBody(
     id: number,
-    options: ImapFetchBodyOptions = {},
+    options?: ImapFetchBodyOptions,
   ): Promise<ImapFetchBody | null> {
+    options ??= {};
     checkNumber(id, options.uid ? "UID" : "sequence number");
     const section = options.section ?? "";
     if (!SECTION_REGEXP.test(section)) {
@@ -1301,8 +1325,9 @@ export class ImapClient implements AsyncDisposable {
   store(
     set: ImapSequenceSetInput,
     flags: readonly string[],
-    options: ImapStoreOptions = {},
+    options?: ImapStoreOptions,
   ): Promise<ImapFetchData[]> {
+    options ??= {};
     const setText = formatImapSequenceSet(set);
     const flagText = formatImapFlagList(flags);
     const sign = { add: "+", remove: "-", set: "" }[options.operation ?? "add"];
@@ -1344,8 +1369,9 @@ export class ImapClient implements AsyncDisposable {
   copy(
     set: ImapSequenceSetInput,
     mailbox: string,
-    options: ImapUidOptions = {},
+    options?: ImapUidOptions,
   ): Promise<ImapCopyUid | null> {
+    options ??= {};
     const setText = formatImapSequenceSet(set);
     const arg = this.#mailboxArg(mailbox);
     return this.#withLease(() => this.#copyOrMove("COPY", setText, arg, options), options);
@@ -1361,22 +1387,23 @@ export class ImapClient implements AsyncDisposable {
    * @param options UIDs, a signal and a timeout.
    * @returns The UID mapping (`COPYUID`), or `null`.
    * @throws {ImapError} When the server refuses.
-   * @throws {ProtocolError} `"MOVE_UNAVAILABLE"` without MOVE, when the
+   * @throws {MissingExtensionError} `"MOVE"` without MOVE, when the
    *   fallback cannot be exact (no UIDs or no UIDPLUS).
    */
   move(
     set: ImapSequenceSetInput,
     mailbox: string,
-    options: ImapUidOptions = {},
+    options?: ImapUidOptions,
   ): Promise<ImapCopyUid | null> {
+    options ??= {};
     const setText = formatImapSequenceSet(set);
     const arg = this.#mailboxArg(mailbox);
     return this.#withLease(async () => {
       const caps = await this.#ensureCapabilities();
       if (caps.has("MOVE")) return await this.#copyOrMove("MOVE", setText, arg, options);
       if (!options.uid || !caps.has("UIDPLUS")) {
-        throw new ProtocolError(
-          "MOVE_UNAVAILABLE",
+        throw new MissingExtensionError(
+          "MOVE",
           "Cannot move: the server has no MOVE, and without UIDs and UIDPLUS " +
             "the COPY fallback could expunge other messages",
         );
@@ -1421,14 +1448,15 @@ export class ImapClient implements AsyncDisposable {
    *   (each relative to the mailbox after the ones before), or the UIDs
    *   from VANISHED under QRESYNC.
    * @throws {ImapError} When the server refuses.
-   * @throws {ProtocolError} `"UIDPLUS_UNAVAILABLE"` for `uids` without UIDPLUS.
+   * @throws {MissingExtensionError} `"UIDPLUS"` for `uids` without UIDPLUS.
    */
-  expunge(options: ImapCommandOptions & { uids?: ImapSequenceSetInput } = {}): Promise<number[]> {
+  expunge(options?: ImapCommandOptions & { uids?: ImapSequenceSetInput }): Promise<number[]> {
+    options ??= {};
     const uids = options.uids === undefined ? undefined : formatImapSequenceSet(options.uids);
     return this.#withLease(async () => {
       if (uids !== undefined && !(await this.#ensureCapabilities()).has("UIDPLUS")) {
-        throw new ProtocolError(
-          "UIDPLUS_UNAVAILABLE",
+        throw new MissingExtensionError(
+          "UIDPLUS",
           "Cannot UID EXPUNGE: the server does not offer UIDPLUS",
         );
       }
@@ -1467,8 +1495,9 @@ export class ImapClient implements AsyncDisposable {
   append(
     mailbox: string,
     message: Uint8Array | string | ReadableStream<Uint8Array>,
-    options: ImapAppendOptions = {},
+    options?: ImapAppendOptions,
   ): Promise<ImapAppendResult> {
+    options ??= {};
     const arg = this.#mailboxArg(mailbox);
     const flags = options.flags === undefined ? "" : ` ${formatImapFlagList(options.flags)}`;
     const date = options.date === undefined ? "" : ` ${formatImapDate(options.date)}`;
@@ -1563,7 +1592,8 @@ export class ImapClient implements AsyncDisposable {
    * imap.close();
    * ```
    */
-  idle(options: ImapIdleOptions = {}): ImapIdle {
+  idle(options?: ImapIdleOptions): ImapIdle {
+    options ??= {};
     this.#checkUsable();
     if (this.#idle !== null) throw new TypeError("Cannot start IDLE: an IDLE is already running");
     const reissueAfter = positive(options.reissueAfter ?? 1680000, "reissueAfter");
@@ -1819,6 +1849,7 @@ export class ImapClient implements AsyncDisposable {
       return await Promise.race([work, aborted]);
     } catch (error) {
       const intact = error instanceof ImapError ||
+        error instanceof MissingExtensionError ||
         error instanceof ProtocolError && SESSION_INTACT_CODES.has(error.code) ||
         !this.#written && (error instanceof TypeError || error instanceof RangeError);
       if (!intact) this.#conn.close();
@@ -1956,7 +1987,7 @@ export class ImapClient implements AsyncDisposable {
       if (response.type === "continuation") {
         if (spec.onContinuation === undefined) {
           throw new ProtocolError(
-            "BAD_RESPONSE",
+            "BAD_REPLY",
             `Cannot run ${spec.name}: the server asked for a continuation nobody announced`,
           );
         }
@@ -1978,7 +2009,7 @@ export class ImapClient implements AsyncDisposable {
   #checkTag(response: ImapStatusResponse, tag: string, name: string): void {
     if (response.tag !== tag) {
       throw new ProtocolError(
-        "BAD_RESPONSE",
+        "BAD_REPLY",
         `Cannot run ${name}: the server answered tag ${JSON.stringify(response.tag)}, not ${tag}`,
       );
     }
@@ -1987,7 +2018,7 @@ export class ImapClient implements AsyncDisposable {
   #checkUntagged(response: ImapResponse, name: string): void {
     if (response.type === "continuation" || response.type === "status" && response.tag !== null) {
       throw new ProtocolError(
-        "BAD_RESPONSE",
+        "BAD_REPLY",
         `Cannot run ${name}: the server sent ${
           response.type === "continuation" ? "a continuation request" : "a tagged response"
         } out of turn`,
@@ -2023,7 +2054,7 @@ export class ImapClient implements AsyncDisposable {
       response.status === "BAD"
     ) {
       throw new ProtocolError(
-        "BAD_RESPONSE",
+        "BAD_REPLY",
         `Cannot start IMAP session: the greeting is not * OK, * PREAUTH or * BYE`,
       );
     }
@@ -2234,7 +2265,7 @@ export class ImapClient implements AsyncDisposable {
           response.type === "continuation" || response.type === "status" && response.tag !== null
         ) {
           throw new ProtocolError(
-            "BAD_RESPONSE",
+            "BAD_REPLY",
             "Cannot read IMAP response: the server sent a tagged response or a continuation " +
               "request while no command was running",
           );

@@ -276,8 +276,9 @@ export class ImapCommandReader {
    * @throws {TypeError} If another read is running or an earlier read failed.
    */
   async read(
-    options: { signal?: AbortSignal } = {},
+    options?: { signal?: AbortSignal },
   ): Promise<ImapCommand | ImapCommandError | null> {
+    options ??= {};
     if (this.#busy) {
       throw new TypeError(
         "Cannot read IMAP command while another read is running: did you forget await?",

@@ -1,12 +1,8 @@
+import { ReplyError, type ReplyErrorOptions } from "../net/reply_error.ts";
 import type { ImapResponseCode } from "./_imap_wire_types.ts";
 
 /** Options for {@linkcode ImapError} and {@linkcode ImapByeError}. */
-export interface ImapErrorOptions extends ErrorOptions {
-  /** The command that failed, such as `"SELECT"`; never its secret arguments. */
-  command?: string;
-  /** Replaces the default message. */
-  message?: string;
-}
+export type ImapErrorOptions = ReplyErrorOptions;
 
 /** A response code as the server wrote it, for messages: `[TRYCREATE]`, `[UIDNEXT 9]`. */
 function codeText(code: ImapResponseCode | null): string {
@@ -25,7 +21,8 @@ function codeText(code: ImapResponseCode | null): string {
  * tagged `NO` (the command was understood and failed: no such mailbox, wrong
  * password, over quota) or `BAD` (the server did not accept the command),
  * with the response code when there is one (`AUTHENTICATIONFAILED`,
- * `TRYCREATE`, `NONEXISTENT`, `OVERQUOTA`, RFC 5530).
+ * `TRYCREATE`, `NONEXISTENT`, `OVERQUOTA`, RFC 5530). A
+ * {@linkcode ReplyError} whose `code` is the status word.
  *
  * @example Telling a missing mailbox apart
  * ```ts
@@ -36,50 +33,49 @@ function codeText(code: ImapResponseCode | null): string {
  *   command: "SELECT",
  * });
  * assertEquals(error.status, "NO");
- * assertEquals(error.code?.name, "NONEXISTENT");
+ * assertEquals(error.responseCode?.name, "NONEXISTENT");
  * assertEquals(
  *   error.message,
  *   "Cannot run SELECT: server replied NO [NONEXISTENT] Mailbox doesn't exist: Junk",
  * );
  * ```
  */
-export class ImapError extends Error {
-  /** `NO` (the command failed) or `BAD` (the command was not accepted). */
-  readonly status: "NO" | "BAD";
-  /** The response code, or `null`. */
-  readonly code: ImapResponseCode | null;
+export class ImapError extends ReplyError<"NO" | "BAD"> {
+  /** The response code (`[TRYCREATE]`, `[AUTHENTICATIONFAILED]`), or `null`. */
+  readonly responseCode: ImapResponseCode | null;
   /** The human-readable text. */
   readonly text: string;
-  /** The command that failed, such as `"SELECT"`, or `undefined`. */
-  readonly command: string | undefined;
 
   /**
    * Creates an IMAP error from a tagged status response.
    *
    * @param status `NO` or `BAD`.
-   * @param code The response code, or `null`.
+   * @param responseCode The response code, or `null`.
    * @param text The text after the code.
    * @param options The command, a message override and a cause.
    */
   constructor(
     status: "NO" | "BAD",
-    code: ImapResponseCode | null,
+    responseCode: ImapResponseCode | null,
     text: string,
-    options: ImapErrorOptions = {},
+    options?: ImapErrorOptions,
   ) {
-    super(
-      options.message ??
-        `Cannot run ${options.command ?? "command"}: server replied ${status} ${
-          codeText(code)
-        }${text}`
-          .trimEnd(),
-      { cause: options.cause },
-    );
+    options ??= {};
+    const line = `${codeText(responseCode)}${text}`.trimEnd();
+    super(status, [line], {
+      message: options.message ??
+        `Cannot run ${options.command ?? "command"}: server replied ${status} ${line}`.trimEnd(),
+      command: options.command,
+      cause: options.cause,
+    });
     this.name = "ImapError";
-    this.status = status;
-    this.code = code;
+    this.responseCode = responseCode;
     this.text = text;
-    this.command = options.command;
+  }
+
+  /** `NO` (the command failed) or `BAD` (the command was not accepted): the same as `code`. */
+  get status(): "NO" | "BAD" {
+    return this.code;
   }
 }
 
@@ -116,7 +112,8 @@ export class ImapByeError extends Error {
    * @param text The BYE's text.
    * @param options The command in flight, a message override and a cause.
    */
-  constructor(code: ImapResponseCode | null, text: string, options: ImapErrorOptions = {}) {
+  constructor(code: ImapResponseCode | null, text: string, options?: ImapErrorOptions) {
+    options ??= {};
     super(
       options.message ??
         `Cannot run ${options.command ?? "command"}: the server closed the connection: BYE ${

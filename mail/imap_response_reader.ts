@@ -245,7 +245,8 @@ export class ImapResponseReader {
    * @param options Limits and the body-section handler.
    * @throws {RangeError} If a limit is not a positive integer.
    */
-  constructor(reader: BufferedReader, options: ImapResponseReaderOptions = {}) {
+  constructor(reader: BufferedReader, options?: ImapResponseReaderOptions) {
+    options ??= {};
     this.#reader = reader;
     this.#maxInline = positiveOption(options.maxInlineLiteral, 1048576, "maxInlineLiteral");
     this.#maxLiteral = positiveOption(options.maxLiteralSize, 67108864, "maxLiteralSize");
@@ -266,15 +267,16 @@ export class ImapResponseReader {
    *
    * @param options An abort signal and a body-section handler for this read.
    * @returns The response, or `null` when the stream ends between responses.
-   * @throws {ProtocolError} `"BAD_RESPONSE"` for malformed syntax or NUL
+   * @throws {ProtocolError} `"BAD_REPLY"` for malformed syntax or NUL
    *   outside a literal, `"UNEXPECTED_EOF"` when the stream ends inside a
    *   response, `"LINE_TOO_LONG"`, `"BARE_LF"` (with `lineEnding: "crlf"`),
-   *   `"RESPONSE_TOO_LARGE"`, `"LITERAL_TOO_LARGE"`, `"TOO_DEEP"` or
+   *   `"REPLY_TOO_LARGE"`, `"LITERAL_TOO_LARGE"`, `"TOO_DEEP"` or
    *   `"TOO_MANY_TOKENS"` when a limit is exceeded.
    * @throws {TypeError} If another read is running, or an earlier read
    *   failed (the error is its `cause`), or a handler returns a bad target.
    */
-  async read(options: ImapReadOptions = {}): Promise<ImapResponse | null> {
+  async read(options?: ImapReadOptions): Promise<ImapResponse | null> {
+    options ??= {};
     if (this.#busy) {
       throw new TypeError(
         "Cannot read IMAP response while another read is running: did you forget await?",

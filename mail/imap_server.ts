@@ -313,7 +313,8 @@ export class ImapServer implements AsyncDisposable {
    * @param options The grace period.
    * @returns When every session has ended.
    */
-  shutdown(options: TcpShutdownOptions = {}): Promise<void> {
+  shutdown(options?: TcpShutdownOptions): Promise<void> {
+    options ??= {};
     return this.#tcp.shutdown(options);
   }
 

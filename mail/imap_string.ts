@@ -110,7 +110,8 @@ function text(value: string): ImapCommandText {
  * assertThrows(() => formatImapQuoted("a\r\nA2 DELETE INBOX"), TypeError);
  * ```
  */
-export function formatImapQuoted(value: string, options: { utf8?: boolean } = {}): string {
+export function formatImapQuoted(value: string, options?: { utf8?: boolean }): string {
+  options ??= {};
   if (!value.isWellFormed()) {
     throw new TypeError(`Cannot quote ${JSON.stringify(value)}: it holds a lone surrogate`);
   }
@@ -152,8 +153,9 @@ export function formatImapQuoted(value: string, options: { utf8?: boolean } = {}
  */
 export function formatImapLiteral(
   data: Uint8Array,
-  options: ImapLiteralOptions = {},
+  options?: ImapLiteralOptions,
 ): ImapCommandPart[] {
+  options ??= {};
   const binary = options.binary === true;
   if (!binary && data.includes(0)) {
     throw new TypeError(
@@ -196,8 +198,9 @@ export function formatImapLiteral(
  */
 export function formatImapAstring(
   value: string | Uint8Array,
-  options: ImapStringOptions = {},
+  options?: ImapStringOptions,
 ): ImapCommandPart[] {
+  options ??= {};
   const maxQuoted = options.maxQuotedLength ?? 1024;
   const literalOptions = { nonSynchronizing: options.nonSynchronizing ?? null };
   if (typeof value !== "string") {
@@ -252,8 +255,9 @@ export interface ImapMailboxOptions extends ImapStringOptions {}
  */
 export function formatImapMailbox(
   name: string,
-  options: ImapMailboxOptions = {},
+  options?: ImapMailboxOptions,
 ): ImapCommandPart[] {
+  options ??= {};
   if (name === "") throw new TypeError("Cannot send mailbox name: it is empty");
   if (/[\r\n\0]/.test(name)) {
     throw new TypeError(`Cannot send mailbox name ${JSON.stringify(name)}: it holds CR, LF or NUL`);
@@ -421,7 +425,8 @@ export interface ImapDateOptions {
  * assertEquals(formatImapDate(date, { form: "date" }), "17-Jul-1996");
  * ```
  */
-export function formatImapDate(date: Date, options: ImapDateOptions = {}): string {
+export function formatImapDate(date: Date, options?: ImapDateOptions): string {
+  options ??= {};
   const year = date.getUTCFullYear();
   if (Number.isNaN(date.getTime()) || year < 0 || year > 9999) {
     throw new RangeError(`Cannot format IMAP date: ${String(date)} is out of range`);

@@ -326,7 +326,7 @@ const encoder = new TextEncoder();
 /**
  * Parses an IMAP date-time (`"17-Jul-1996 02:44:25 -0700"`, RFC 3501 §9).
  *
- * @throws {ProtocolError} `"BAD_RESPONSE"` when it is malformed.
+ * @throws {ProtocolError} `"BAD_REPLY"` when it is malformed.
  */
 function parseInternalDate(text: string): Date {
   const m = INTERNAL_DATE_REGEXP.exec(text);
@@ -355,7 +355,7 @@ function parseInternalDate(text: string): Date {
  *
  * @param token The list after `ENVELOPE`.
  * @returns The envelope.
- * @throws {ProtocolError} `"BAD_RESPONSE"` when the list does not have the
+ * @throws {ProtocolError} `"BAD_REPLY"` when the list does not have the
  *   envelope's shape.
  *
  * @example Decoding an envelope with a group
@@ -455,7 +455,7 @@ function quoteLocal(local: string): string {
  *
  * @param token The list after `BODYSTRUCTURE` or `BODY`.
  * @returns The structure.
- * @throws {ProtocolError} `"BAD_RESPONSE"` when the list does not have the
+ * @throws {ProtocolError} `"BAD_REPLY"` when the list does not have the
  *   body structure's shape.
  *
  * @example A multipart/alternative
@@ -655,7 +655,7 @@ function section(token: ImapToken, origin: number | null, sectionKey: string): I
  * @param seq The message sequence number.
  * @param token The list (the response's only argument).
  * @returns The typed data; unknown items are kept raw in `other`.
- * @throws {ProtocolError} `"BAD_RESPONSE"` when an item is malformed.
+ * @throws {ProtocolError} `"BAD_REPLY"` when an item is malformed.
  */
 function decodeFetch(seq: number, token: ImapToken | undefined): ImapFetchData {
   const items = list(token, "FETCH data");
@@ -870,7 +870,7 @@ function noArgs(response: ImapDataResponse): number {
  * @param response A response from {@linkcode ImapResponseReader.read}.
  * @param options Whether UTF8=ACCEPT is in use.
  * @returns The event, or `null` for tagged responses and continuation requests.
- * @throws {ProtocolError} `"BAD_RESPONSE"` when a known response is malformed.
+ * @throws {ProtocolError} `"BAD_REPLY"` when a known response is malformed.
  *
  * @example Typed events from a SELECT
  * ```ts
@@ -892,8 +892,9 @@ function noArgs(response: ImapDataResponse): number {
  */
 export function toImapEvent(
   response: ImapResponse,
-  options: ImapEventOptions = {},
+  options?: ImapEventOptions,
 ): ImapEvent | null {
+  options ??= {};
   if (response.type === "continuation") return null;
   if (response.type === "status") {
     if (response.tag !== null) return null;

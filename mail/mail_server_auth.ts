@@ -88,7 +88,8 @@ export class MailAuthenticator {
    * @param users The user table and/or callback.
    * @param options The failure delay and count.
    */
-  constructor(users: MailServerUsers, options: MailAuthenticatorOptions = {}) {
+  constructor(users: MailServerUsers, options?: MailAuthenticatorOptions) {
+    options ??= {};
     this.#users = users;
     this.#delay = options.failureDelay ?? 1000;
     this.#max = options.maxFailures ?? 3;

@@ -134,7 +134,8 @@ export class MaildirStore implements MailStore {
    * @throws {TypeError} When `root` is not a non-empty string.
    * @throws {RangeError} When `maxMessageSize` is not a non-negative integer.
    */
-  constructor(root: string, options: MaildirStoreOptions = {}) {
+  constructor(root: string, options?: MaildirStoreOptions) {
+    options ??= {};
     if (typeof root !== "string" || root === "") {
       throw new TypeError("Cannot open Maildir store: root is not a non-empty string");
     }

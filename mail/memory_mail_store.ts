@@ -239,7 +239,8 @@ export class MemoryMailStore implements MailStore {
    * @param options The default message size limit.
    * @throws {RangeError} When `maxMessageSize` is not a non-negative integer.
    */
-  constructor(options: MemoryMailStoreOptions = {}) {
+  constructor(options?: MemoryMailStoreOptions) {
+    options ??= {};
     this.#engine = new MailStoreEngine(new MemoryBackend(), options);
   }
 

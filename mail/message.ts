@@ -198,7 +198,7 @@ function decodingReader(source: ByteReader, codec: Codec): ByteReader {
 }
 
 function tooLarge(max: number): ProtocolError {
-  return new ProtocolError("TOO_LARGE", `Cannot read body: content exceeds ${max} bytes`);
+  return new ProtocolError("BODY_TOO_LARGE", `Cannot read body: content exceeds ${max} bytes`);
 }
 
 /** Reads a part's header; a first line that is no field means the part has none. */
@@ -284,7 +284,8 @@ export class StreamedPart {
    * @param options Limits for child parts.
    * @throws {RangeError} If a limit is not a non-negative integer.
    */
-  constructor(headers: MailHeaders, body: ByteReader, options: ReadMessageOptions = {}) {
+  constructor(headers: MailHeaders, body: ByteReader, options?: ReadMessageOptions) {
+    options ??= {};
     this.headers = headers;
     this.#source = body;
     this.#defects = [];
@@ -413,10 +414,11 @@ export class StreamedPart {
    *
    * @param options The size limit.
    * @returns The decoded bytes.
-   * @throws {ProtocolError} `"TOO_LARGE"` past `maxSize`.
+   * @throws {ProtocolError} `"BODY_TOO_LARGE"` past `maxSize`.
    * @throws {TypeError} If the body was already read or the parser moved on.
    */
-  async bytes(options: ReadBodyOptions = {}): Promise<Uint8Array> {
+  async bytes(options?: ReadBodyOptions): Promise<Uint8Array> {
+    options ??= {};
     const max = options.maxSize ?? 16 * 1024 * 1024;
     this.#take("content");
     const codec = decoderForEncoding(this.headers.transferEncoding);
@@ -473,10 +475,11 @@ export class StreamedPart {
    *
    * @param options The size limit.
    * @returns The text.
-   * @throws {ProtocolError} `"TOO_LARGE"` past `maxSize`.
+   * @throws {ProtocolError} `"BODY_TOO_LARGE"` past `maxSize`.
    * @throws {TypeError} If the body was already read or the parser moved on.
    */
-  async text(options: ReadBodyOptions = {}): Promise<string> {
+  async text(options?: ReadBodyOptions): Promise<string> {
+    options ??= {};
     return decodeCharset(await this.bytes(options), this.contentType.params.charset);
   }
 
@@ -633,8 +636,9 @@ function sourceOf(source: MessageSource): BufferedReader {
  */
 export async function readMessage(
   source: MessageSource,
-  options: ReadMessageOptions = {},
+  options?: ReadMessageOptions,
 ): Promise<StreamedPart> {
+  options ??= {};
   const ctx = contextOf(options);
   const reader = sourceOf(source);
   const fields = await readEntityHeader(reader, ctx);
@@ -895,9 +899,9 @@ async function load(part: StreamedPart, budget: { left: number }, ctx: Context):
   try {
     content = await part.bytes({ maxSize: budget.left });
   } catch (error) {
-    if (error instanceof ProtocolError && error.code === "TOO_LARGE") {
+    if (error instanceof ProtocolError && error.code === "BODY_TOO_LARGE") {
       throw new ProtocolError(
-        "TOO_LARGE",
+        "BODY_TOO_LARGE",
         "Cannot parse message: decoded content exceeds maxSize",
         { cause: error },
       );
@@ -934,7 +938,7 @@ async function load(part: StreamedPart, budget: { left: number }, ctx: Context):
  * @param source The message.
  * @param options Limits.
  * @returns The message.
- * @throws {ProtocolError} `"TOO_LARGE"` past `maxSize`, `"TOO_DEEP"`,
+ * @throws {ProtocolError} `"BODY_TOO_LARGE"` past `maxSize`, `"TOO_DEEP"`,
  *   `"TOO_MANY_PARTS"`, and the header reader's errors.
  * @throws {RangeError} If a limit is not a non-negative integer.
  *
@@ -953,8 +957,9 @@ async function load(part: StreamedPart, budget: { left: number }, ctx: Context):
  */
 export async function parseMessage(
   source: MessageSource,
-  options: ParseMessageOptions = {},
+  options?: ParseMessageOptions,
 ): Promise<MailMessage> {
+  options ??= {};
   const maxSize = options.maxSize ?? 64 * 1024 * 1024;
   if (!Number.isSafeInteger(maxSize) || maxSize < 0) {
     throw new RangeError(`Cannot parse message: maxSize ${maxSize} is not a non-negative integer`);

@@ -619,8 +619,9 @@ function encodeLongWords(text: string): string {
  */
 export function buildMessage(
   init: MessageInit,
-  options: BuildMessageOptions = {},
+  options?: BuildMessageOptions,
 ): ReadableStream<Uint8Array> {
+  options ??= {};
   const top = topHeaders(init, options);
   const tree = bodyTree(init);
   const leaves = collectLeaves(tree, []);
@@ -671,8 +672,9 @@ export function buildMessage(
  */
 export function messageEnvelope(
   init: MessageInit,
-  options: BuildMessageOptions = {},
+  options?: BuildMessageOptions,
 ): MessageEnvelope {
+  options ??= {};
   const top = topHeaders(
     { ...init, date: init.date ?? new Date(0), messageId: init.messageId ?? "<x@x>" },
     options,

@@ -260,8 +260,9 @@ const MAX_SECTION = 60;
  */
 export function formatMimeParameters(
   value: string,
-  params: Record<string, string> | Iterable<[string, string]> = {},
+  params?: Record<string, string> | Iterable<[string, string]>,
 ): string {
+  params ??= {};
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:\/[!#$%&'*+\-.^_`|~0-9A-Za-z]+)?$/.test(value)) {
     throw new TypeError(`Cannot format header value ${JSON.stringify(value)}: not a token`);
   }

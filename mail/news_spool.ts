@@ -226,7 +226,8 @@ export class NewsSpool implements AsyncDisposable {
    * @throws {TypeError} For an invalid group name or path host.
    * @throws {Error} When the index is corrupt before its last line.
    */
-  static async open(dir: string, options: NewsSpoolOptions = {}): Promise<NewsSpool> {
+  static async open(dir: string, options?: NewsSpoolOptions): Promise<NewsSpool> {
+    options ??= {};
     const pathHost = options.pathHost ?? "localhost";
     if (!PATH_HOST_REGEXP.test(pathHost)) {
       throw new TypeError(`Cannot open spool: path host ${JSON.stringify(pathHost)} is not a name`);
@@ -501,7 +502,8 @@ export class NewsSpool implements AsyncDisposable {
    *   `"BAD_DATE"`, `"BARE_LINE_END"`, `"BODY_TOO_LARGE"`; and the source's
    *   own errors. Nothing is stored then.
    */
-  async store(input: NewsArticleInput, options: NewsStoreOptions = {}): Promise<NewsSpoolEntry> {
+  async store(input: NewsArticleInput, options?: NewsStoreOptions): Promise<NewsSpoolEntry> {
+    options ??= {};
     this.#checkOpen();
     const maxSize = options.maxSize ?? DEFAULT_MAX_SIZE;
     const maxHeaderSize = options.maxHeaderSize ?? 65536;

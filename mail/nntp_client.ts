@@ -1,4 +1,5 @@
 import { concatBytes } from "../net/_bytes.ts";
+import { MissingExtensionError } from "../net/missing_extension_error.ts";
 import { connectTcp, type TlsOptions } from "../net/connect_tcp.ts";
 import { DotStuffedReader, DotStuffingEncoderStream } from "../net/dot_stuffing.ts";
 import type { DuplexConn } from "../net/duplex_conn.ts";
@@ -152,7 +153,7 @@ export interface NntpCommandOptions {
 export interface NntpListOptions extends NntpCommandOptions {
   /**
    * The most lines in the response; more fail the iteration with
-   * `"RESPONSE_TOO_LARGE"`. Memory does not grow with the line count
+   * `"REPLY_TOO_LARGE"`. Memory does not grow with the line count
    * either way: the lines are streamed.
    *
    * @default {Infinity}
@@ -282,8 +283,6 @@ const ACTIVE_REGEXP = /^(\S+)\s+(\d{1,16})\s+(\d{1,16})(?:\s+(\S+))?/;
 const MESSAGE_ID_IN_TEXT_REGEXP = /<[\x21-\x3d\x3f-\x7e]+>/;
 /** Errors decided on this side, or after a clean refusal: the session is fine. */
 const SESSION_INTACT_CODES = new Set([
-  "NO_AUTH_METHOD",
-  "STARTTLS_UNAVAILABLE",
   "BAD_CHALLENGE",
   "SASL_UNEXPECTED_CHALLENGE",
 ]);
@@ -369,7 +368,8 @@ export class NntpClient implements AsyncDisposable {
    * @param options Names, limits, timeouts and the debug log.
    * @throws {RangeError} If a limit or timeout is not a positive number.
    */
-  constructor(conn: DuplexConn, options: NntpClientOptions = {}) {
+  constructor(conn: DuplexConn, options?: NntpClientOptions) {
+    options ??= {};
     this.#serverName = options.serverName ?? remoteHostname(conn);
     this.#caCerts = options.caCerts;
     this.#allowInsecureAuth = options.allowInsecureAuth ?? false;
@@ -392,9 +392,10 @@ export class NntpClient implements AsyncDisposable {
    * @returns A client ready for `group`, `over`, `article`, `post`...
    * @throws {NntpReplyError} When the server refuses the session (400,
    *   502), STARTTLS (with `requireTls`) or the login.
-   * @throws {ProtocolError} `"STARTTLS_UNAVAILABLE"` with `requireTls`,
-   *   `"STARTTLS_INJECTION"` when the server sends data before the
-   *   handshake, `"NO_AUTH_METHOD"`, or malformed replies.
+   * @throws {MissingExtensionError} `"STARTTLS"` with `requireTls`, or
+   *   `"AUTHINFO"` when no login method qualifies.
+   * @throws {ProtocolError} `"STARTTLS_INJECTION"` when the server sends
+   *   data before the handshake, or malformed replies.
    * @throws {DOMException} The signal's reason or a `TimeoutError`.
    *
    * @example Reading over STARTTLS with a private CA
@@ -411,7 +412,8 @@ export class NntpClient implements AsyncDisposable {
    * assert(nntp.tls);
    * ```
    */
-  static async connect(options: NntpConnectOptions = {}): Promise<NntpClient> {
+  static async connect(options?: NntpConnectOptions): Promise<NntpClient> {
+    options ??= {};
     const hostname = options.hostname ?? "127.0.0.1";
     const implicit = options.tls === true ||
       (typeof options.tls === "object" && options.tls !== null);
@@ -448,15 +450,15 @@ export class NntpClient implements AsyncDisposable {
           }
           caps = client.capabilities;
         } else if (options.requireTls) {
-          throw new ProtocolError(
-            "STARTTLS_UNAVAILABLE",
+          throw new MissingExtensionError(
+            "STARTTLS",
             "Cannot start TLS: the server does not offer STARTTLS",
           );
         }
       }
       if (options.requireTls && !client.tls) {
-        throw new ProtocolError(
-          "STARTTLS_UNAVAILABLE",
+        throw new MissingExtensionError(
+          "STARTTLS",
           "Cannot start TLS: the server refused STARTTLS",
         );
       }
@@ -538,8 +540,9 @@ export class NntpClient implements AsyncDisposable {
    * @throws {NntpReplyError} For a 4xx refusal.
    */
   readCapabilities(
-    options: NntpCommandOptions = {},
+    options?: NntpCommandOptions,
   ): Promise<ReadonlyMap<string, readonly string[]>> {
+    options ??= {};
     return this.#run(() => this.#readCapabilities(), options);
   }
 
@@ -552,7 +555,8 @@ export class NntpClient implements AsyncDisposable {
    * @returns The 200 or 201 answer.
    * @throws {NntpReplyError} For a refusal (502: no reading here).
    */
-  modeReader(options: NntpCommandOptions = {}): Promise<NntpGreeting> {
+  modeReader(options?: NntpCommandOptions): Promise<NntpGreeting> {
+    options ??= {};
     return this.#run(async () => {
       const reply = await this.#command({ text: "MODE READER" }, null, "MODE READER");
       if (reply.code !== 200 && reply.code !== 201) {
@@ -572,18 +576,19 @@ export class NntpClient implements AsyncDisposable {
    *
    * @param options A signal, a timeout and TLS settings (server name, CAs).
    * @throws {NntpReplyError} When the server refuses STARTTLS (580, 502).
-   * @throws {ProtocolError} `"STARTTLS_UNAVAILABLE"` when it is not
-   *   advertised, `"STARTTLS_INJECTION"` for early bytes.
+   * @throws {MissingExtensionError} `"STARTTLS"` when it is not advertised.
+   * @throws {ProtocolError} `"STARTTLS_INJECTION"` for early bytes.
    * @throws {TypeError} When the connection is already TLS, or the
    *   transport is not a TCP connection.
    */
-  startTls(options: NntpCommandOptions & { tls?: TlsOptions } = {}): Promise<void> {
+  startTls(options?: NntpCommandOptions & { tls?: TlsOptions }): Promise<void> {
+    options ??= {};
     return this.#run(async () => {
       if (this.#conn.tls) throw new TypeError("Cannot start TLS: the connection is already TLS");
       if (this.#capabilities === null) await this.#readCapabilities();
       if (!this.#capabilities!.has("STARTTLS")) {
-        throw new ProtocolError(
-          "STARTTLS_UNAVAILABLE",
+        throw new MissingExtensionError(
+          "STARTTLS",
           "Cannot start TLS: the server does not offer STARTTLS",
         );
       }
@@ -609,16 +614,18 @@ export class NntpClient implements AsyncDisposable {
    * @param options The mechanism, a signal and a timeout.
    * @returns The 281 (or 283) reply.
    * @throws {NntpReplyError} When the server refuses the login (481, 482, 502).
-   * @throws {ProtocolError} `"NO_AUTH_METHOD"` when no advertised method
-   *   qualifies, `"BAD_CHALLENGE"` for a challenge that is not base64,
+   * @throws {MissingExtensionError} `"AUTHINFO"` when no advertised method
+   *   qualifies.
+   * @throws {ProtocolError} `"BAD_CHALLENGE"` for a challenge that is not base64,
    *   `"SASL_UNEXPECTED_CHALLENGE"` for too many challenges.
    * @throws {TypeError} For unusable credentials (CR, LF, NUL), or a
    *   method that would expose the secret on an unprotected connection.
    */
   auth(
     credentials: SaslCredentials,
-    options: NntpCommandOptions & { mechanism?: string } = {},
+    options?: NntpCommandOptions & { mechanism?: string },
   ): Promise<NumericReply> {
+    options ??= {};
     if (typeof credentials?.username !== "string") {
       throw new TypeError("Cannot authenticate: the credentials have no user name");
     }
@@ -643,12 +650,13 @@ export class NntpClient implements AsyncDisposable {
         ) {
           method = "USER";
         } else {
-          throw new ProtocolError(
-            "NO_AUTH_METHOD",
+          throw new MissingExtensionError(
+            "AUTHINFO",
             `Cannot authenticate: no usable method among AUTHINFO ${
               authinfo.join(" ") || "(none)"
             }` +
               (secure ? "" : " on a connection without TLS"),
+            { offered: authinfo },
           );
         }
       }
@@ -671,7 +679,8 @@ export class NntpClient implements AsyncDisposable {
    * @throws {NntpReplyError} 411 when there is no such group.
    * @throws {TypeError} For a name with white space, controls or wildmat characters.
    */
-  group(name: string, options: NntpCommandOptions = {}): Promise<NntpGroup> {
+  group(name: string, options?: NntpCommandOptions): Promise<NntpGroup> {
+    options ??= {};
     checkGroupName(name);
     return this.#run(async () => {
       const reply = await this.#command({ text: `GROUP ${name}` }, 211, "GROUP");
@@ -693,8 +702,9 @@ export class NntpClient implements AsyncDisposable {
   listGroup(
     group?: string,
     range?: NntpRange,
-    options: NntpListOptions = {},
+    options?: NntpListOptions,
   ): Promise<NntpItems<number>> {
+    options ??= {};
     if (group !== undefined) checkGroupName(group);
     const name = group ?? (range !== undefined ? this.#group?.name : undefined);
     if (range !== undefined && name === undefined) {
@@ -728,7 +738,8 @@ export class NntpClient implements AsyncDisposable {
    * @param options A signal, a timeout and a line cap.
    * @returns The groups with their marks and status, streamed.
    */
-  listActive(wildmat?: string, options: NntpListOptions = {}): Promise<NntpItems<NntpActiveGroup>> {
+  listActive(wildmat?: string, options?: NntpListOptions): Promise<NntpItems<NntpActiveGroup>> {
+    options ??= {};
     if (wildmat !== undefined) checkWildmat(wildmat);
     return this.#items(
       wildmat === undefined ? "LIST" : `LIST ACTIVE ${wildmat}`,
@@ -748,8 +759,9 @@ export class NntpClient implements AsyncDisposable {
    */
   listNewsgroups(
     wildmat?: string,
-    options: NntpListOptions = {},
+    options?: NntpListOptions,
   ): Promise<NntpItems<NntpGroupDescription>> {
+    options ??= {};
     if (wildmat !== undefined) checkWildmat(wildmat);
     return this.#items(
       wildmat === undefined ? "LIST NEWSGROUPS" : `LIST NEWSGROUPS ${wildmat}`,
@@ -775,7 +787,8 @@ export class NntpClient implements AsyncDisposable {
    * @throws {ProtocolError} `"BAD_OVERVIEW_FORMAT"` when the first seven
    *   fields are not the standard ones.
    */
-  listOverviewFormat(options: NntpCommandOptions = {}): Promise<NntpOverviewField[]> {
+  listOverviewFormat(options?: NntpCommandOptions): Promise<NntpOverviewField[]> {
+    options ??= {};
     return this.#run(async () => {
       await this.#command({ text: "LIST OVERVIEW.FMT" }, 215, "LIST OVERVIEW.FMT");
       this.#overviewFormat = parseOverviewFormat(await this.#readSmallBlock());
@@ -797,8 +810,9 @@ export class NntpClient implements AsyncDisposable {
   list(
     keyword: string,
     argument?: string,
-    options: NntpListOptions = {},
+    options?: NntpListOptions,
   ): Promise<NntpItems<string>> {
+    options ??= {};
     if (typeof keyword !== "string" || !/^[A-Za-z0-9.\-_]{1,64}$/.test(keyword)) {
       throw new TypeError(`Cannot send LIST: keyword ${JSON.stringify(keyword)} is not a word`);
     }
@@ -829,8 +843,9 @@ export class NntpClient implements AsyncDisposable {
    */
   over(
     spec?: NntpRange | string,
-    options: NntpListOptions & { format?: "server" | "default" } = {},
+    options?: NntpListOptions & { format?: "server" | "default" },
   ): Promise<NntpItems<NntpOverview>> {
+    options ??= {};
     const arg = spec === undefined ? "" : ` ${formatArticleSpec(spec as number, true)}`;
     return this.#itemsWith(
       async () => {
@@ -866,8 +881,9 @@ export class NntpClient implements AsyncDisposable {
   hdr(
     field: string,
     spec?: NntpRange | string,
-    options: NntpListOptions = {},
+    options?: NntpListOptions,
   ): Promise<NntpItems<NntpHeaderValue>> {
+    options ??= {};
     checkFieldName(field);
     const arg = spec === undefined ? "" : ` ${formatArticleSpec(spec as number, true)}`;
     return this.#itemsWith(async () => {
@@ -912,7 +928,8 @@ export class NntpClient implements AsyncDisposable {
    * nntp.close();
    * ```
    */
-  article(spec?: number | string, options: NntpArticleOptions = {}): Promise<NntpArticle> {
+  article(spec?: number | string, options?: NntpArticleOptions): Promise<NntpArticle> {
+    options ??= {};
     return this.#retrieve("ARTICLE", 220, spec, options);
   }
 
@@ -925,7 +942,8 @@ export class NntpClient implements AsyncDisposable {
    * @returns The header lines as the content.
    * @throws {NntpReplyError} 412, 420, 423, 430.
    */
-  head(spec?: number | string, options: NntpArticleOptions = {}): Promise<NntpArticle> {
+  head(spec?: number | string, options?: NntpArticleOptions): Promise<NntpArticle> {
+    options ??= {};
     return this.#retrieve("HEAD", 221, spec, options);
   }
 
@@ -938,7 +956,8 @@ export class NntpClient implements AsyncDisposable {
    * @returns The body as the content.
    * @throws {NntpReplyError} 412, 420, 423, 430.
    */
-  body(spec?: number | string, options: NntpArticleOptions = {}): Promise<NntpArticle> {
+  body(spec?: number | string, options?: NntpArticleOptions): Promise<NntpArticle> {
+    options ??= {};
     return this.#retrieve("BODY", 222, spec, options);
   }
 
@@ -950,7 +969,8 @@ export class NntpClient implements AsyncDisposable {
    * @returns Its number and message-id.
    * @throws {NntpReplyError} 412, 420, 423, 430.
    */
-  stat(spec?: number | string, options: NntpCommandOptions = {}): Promise<NntpArticlePointer> {
+  stat(spec?: number | string, options?: NntpCommandOptions): Promise<NntpArticlePointer> {
+    options ??= {};
     const arg = spec === undefined ? "" : ` ${formatArticleSpec(spec)}`;
     return this.#run(async () => {
       const reply = await this.#command({ text: `STAT${arg}` }, 223, "STAT");
@@ -965,7 +985,8 @@ export class NntpClient implements AsyncDisposable {
    * @returns The new current article.
    * @throws {NntpReplyError} 412, 420, 421 (no next article).
    */
-  next(options: NntpCommandOptions = {}): Promise<NntpArticlePointer> {
+  next(options?: NntpCommandOptions): Promise<NntpArticlePointer> {
+    options ??= {};
     return this.#run(async () => {
       const reply = await this.#command({ text: "NEXT" }, 223, "NEXT");
       return parsePointer(reply, "NEXT");
@@ -979,7 +1000,8 @@ export class NntpClient implements AsyncDisposable {
    * @returns The new current article.
    * @throws {NntpReplyError} 412, 420, 422 (no previous article).
    */
-  last(options: NntpCommandOptions = {}): Promise<NntpArticlePointer> {
+  last(options?: NntpCommandOptions): Promise<NntpArticlePointer> {
+    options ??= {};
     return this.#run(async () => {
       const reply = await this.#command({ text: "LAST" }, 223, "LAST");
       return parsePointer(reply, "LAST");
@@ -995,7 +1017,8 @@ export class NntpClient implements AsyncDisposable {
    * @returns The new groups, streamed.
    * @throws {RangeError} For an invalid date.
    */
-  newGroups(since: Date, options: NntpListOptions = {}): Promise<NntpItems<NntpActiveGroup>> {
+  newGroups(since: Date, options?: NntpListOptions): Promise<NntpItems<NntpActiveGroup>> {
+    options ??= {};
     const when = formatNntpDateTime(since);
     return this.#items(
       `NEWGROUPS ${when}`,
@@ -1017,7 +1040,8 @@ export class NntpClient implements AsyncDisposable {
    * @throws {RangeError} For an invalid date.
    * @throws {TypeError} For a wildmat with white space or controls.
    */
-  newNews(wildmat: string, since: Date, options: NntpListOptions = {}): Promise<NntpItems<string>> {
+  newNews(wildmat: string, since: Date, options?: NntpListOptions): Promise<NntpItems<string>> {
+    options ??= {};
     checkWildmat(wildmat);
     const when = formatNntpDateTime(since);
     return this.#items(
@@ -1035,7 +1059,8 @@ export class NntpClient implements AsyncDisposable {
    * @param options A signal, a timeout and a line cap.
    * @returns The lines, streamed.
    */
-  help(options: NntpListOptions = {}): Promise<NntpItems<string>> {
+  help(options?: NntpListOptions): Promise<NntpItems<string>> {
+    options ??= {};
     return this.#items("HELP", 100, "HELP", (line) => line, options);
   }
 
@@ -1046,7 +1071,8 @@ export class NntpClient implements AsyncDisposable {
    * @returns The server's current time (UTC).
    * @throws {ProtocolError} `"BAD_REPLY"` for a reply without `yyyymmddhhmmss`.
    */
-  date(options: NntpCommandOptions = {}): Promise<Date> {
+  date(options?: NntpCommandOptions): Promise<Date> {
+    options ??= {};
     return this.#run(async () => {
       const reply = await this.#command({ text: "DATE" }, 111, "DATE");
       const text = (reply.lines[0] ?? "").trim().split(/\s+/)[0] ?? "";
@@ -1091,7 +1117,8 @@ export class NntpClient implements AsyncDisposable {
    * nntp.close();
    * ```
    */
-  post(article: NntpArticleSource, options: NntpCommandOptions = {}): Promise<NntpPostResult> {
+  post(article: NntpArticleSource, options?: NntpCommandOptions): Promise<NntpPostResult> {
+    options ??= {};
     const body = toBody(article);
     return this.#run(async () => {
       await this.#command({ text: "POST" }, 340, "POST");
@@ -1115,8 +1142,9 @@ export class NntpClient implements AsyncDisposable {
   ihave(
     messageId: string,
     article: NntpArticleSource,
-    options: NntpCommandOptions = {},
+    options?: NntpCommandOptions,
   ): Promise<NntpPostResult> {
+    options ??= {};
     checkMessageId(messageId);
     const body = toBody(article);
     return this.#run(async () => {
@@ -1139,7 +1167,8 @@ export class NntpClient implements AsyncDisposable {
    * @param options A signal and a timeout.
    * @returns The 205 reply, or `null` when the server just closed.
    */
-  async quit(options: NntpCommandOptions = {}): Promise<NumericReply | null> {
+  async quit(options?: NntpCommandOptions): Promise<NumericReply | null> {
+    options ??= {};
     const busy = this.#conn.busy;
     try {
       return await this.#run(async () => {
@@ -1196,6 +1225,7 @@ export class NntpClient implements AsyncDisposable {
       // the server is closing.
       const intact = error instanceof TypeError || error instanceof RangeError ||
         error instanceof NntpReplyError && error.code !== 400 && this.#greeting !== null ||
+        error instanceof MissingExtensionError ||
         error instanceof ProtocolError && SESSION_INTACT_CODES.has(error.code);
       if (!intact) this.#conn.close();
       throw error;
@@ -1520,7 +1550,7 @@ function parseActiveLine(line: string, command: string): NntpActiveGroup {
 function badLine(command: string, line: string): ProtocolError {
   const shown = JSON.stringify(line.length > 60 ? line.slice(0, 60) + "..." : line);
   return new ProtocolError(
-    "BAD_RESPONSE",
+    "BAD_REPLY",
     `Cannot read ${command} response: malformed line ${shown}`,
   );
 }

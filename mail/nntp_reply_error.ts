@@ -28,9 +28,6 @@ export interface NntpReplyErrorOptions extends ErrorOptions {
  * ```
  */
 export class NntpReplyError extends ReplyError {
-  /** The command the server refused, such as `"ARTICLE"`, or `undefined`. */
-  readonly command: string | undefined;
-
   /**
    * Creates an NNTP reply error.
    *
@@ -38,14 +35,14 @@ export class NntpReplyError extends ReplyError {
    * @param lines The status line's text (one element), without the code.
    * @param options The command, a message override and a cause.
    */
-  constructor(code: number, lines: string[], options: NntpReplyErrorOptions = {}) {
+  constructor(code: number, lines: string[], options?: NntpReplyErrorOptions) {
+    options ??= {};
     const text = lines.join(" ");
     const message = options.message ??
       `Cannot ${options.command ? `send ${options.command}` : "complete command"}: ` +
         `server replied ${code}${text ? ` ${text}` : ""}`;
-    super(code, lines, { message, cause: options.cause });
+    super(code, lines, { message, command: options.command, cause: options.cause });
     this.name = "NntpReplyError";
-    this.command = options.command;
   }
 
   /**

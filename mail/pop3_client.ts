@@ -1,4 +1,5 @@
 import { connectTcp, type TlsOptions } from "../net/connect_tcp.ts";
+import { MissingExtensionError } from "../net/missing_extension_error.ts";
 import { DotStuffedReader } from "../net/dot_stuffing.ts";
 import type { DuplexConn } from "../net/duplex_conn.ts";
 import { bytesToHex, md5Digest } from "../net/md5.ts";
@@ -212,9 +213,6 @@ const MAX_AUTH_STEPS = 10;
 const MAX_INITIAL_RESPONSE_LINE = 255;
 /** Errors decided on this side, or after a clean AUTH cancel: the session is fine. */
 const SESSION_INTACT_CODES = new Set([
-  "NO_SASL_MECHANISM",
-  "STARTTLS_UNAVAILABLE",
-  "APOP_UNAVAILABLE",
   "BAD_CHALLENGE",
   "SASL_UNEXPECTED_CHALLENGE",
 ]);
@@ -313,7 +311,8 @@ export class Pop3Client implements AsyncDisposable {
    * @param options Names, limits, timeouts and the debug log.
    * @throws {RangeError} If a limit or timeout is not a positive number.
    */
-  constructor(conn: DuplexConn, options: Pop3ClientOptions = {}) {
+  constructor(conn: DuplexConn, options?: Pop3ClientOptions) {
+    options ??= {};
     this.#serverName = options.serverName ?? remoteHostname(conn);
     this.#caCerts = options.caCerts;
     this.#allowInsecureAuth = options.allowInsecureAuth ?? false;
@@ -337,9 +336,9 @@ export class Pop3Client implements AsyncDisposable {
    * @returns A client in the TRANSACTION state when credentials were given.
    * @throws {Pop3Error} When the server refuses the greeting, STLS (with
    *   `requireTls`) or the login.
-   * @throws {ProtocolError} `"STARTTLS_UNAVAILABLE"` with `requireTls`,
-   *   `"STARTTLS_INJECTION"` when the server sends data before the
-   *   handshake, `"NO_SASL_MECHANISM"`, or malformed replies.
+   * @throws {MissingExtensionError} `"STLS"` with `requireTls`, or `"SASL"`.
+   * @throws {ProtocolError} `"STARTTLS_INJECTION"` when the server sends
+   *   data before the handshake, or malformed replies.
    * @throws {TypeError} When the login would send a password in clear.
    * @throws {DOMException} The signal's reason or a `TimeoutError`.
    *
@@ -357,7 +356,8 @@ export class Pop3Client implements AsyncDisposable {
    * assert(pop.tls && pop.authenticated);
    * ```
    */
-  static async connect(options: Pop3ConnectOptions = {}): Promise<Pop3Client> {
+  static async connect(options?: Pop3ConnectOptions): Promise<Pop3Client> {
+    options ??= {};
     const hostname = options.hostname ?? "127.0.0.1";
     const port = options.port ?? (options.tls ? POP3S_PORT : POP3_PORT);
     const tls = options.tls === true
@@ -389,8 +389,8 @@ export class Pop3Client implements AsyncDisposable {
             if (options.requireTls || !(error instanceof Pop3Error) || client.closed) throw error;
           }
         } else if (options.requireTls) {
-          throw new ProtocolError(
-            "STARTTLS_UNAVAILABLE",
+          throw new MissingExtensionError(
+            "STLS",
             "Cannot start TLS: the server does not offer STLS",
           );
         }
@@ -446,7 +446,8 @@ export class Pop3Client implements AsyncDisposable {
    * @param options A signal and a timeout.
    * @returns The capabilities, as {@linkcode Pop3Client.capabilities}.
    */
-  capa(options: Pop3CommandOptions = {}): Promise<ReadonlyMap<string, readonly string[]>> {
+  capa(options?: Pop3CommandOptions): Promise<ReadonlyMap<string, readonly string[]>> {
+    options ??= {};
     return this.#run(async () => {
       await this.#write({ text: "CAPA" });
       const status = await this.#status("CAPA", true);
@@ -471,7 +472,8 @@ export class Pop3Client implements AsyncDisposable {
    * @throws {TypeError} When the connection is already TLS, or the transport
    *   is not a TCP connection.
    */
-  stls(options: Pop3CommandOptions & { tls?: TlsOptions } = {}): Promise<void> {
+  stls(options?: Pop3CommandOptions & { tls?: TlsOptions }): Promise<void> {
+    options ??= {};
     return this.#run(async () => {
       if (this.#conn.tls) throw new TypeError("Cannot start TLS: the connection is already TLS");
       await this.#command({ text: "STLS" }, "STLS");
@@ -508,7 +510,8 @@ export class Pop3Client implements AsyncDisposable {
    *   `IN-USE`, `LOGIN-DELAY` codes tell why).
    * @throws {TypeError} When every way would send the password in clear.
    */
-  async login(credentials: SaslCredentials, options: Pop3LoginOptions = {}): Promise<string> {
+  async login(credentials: SaslCredentials, options?: Pop3LoginOptions): Promise<string> {
+    options ??= {};
     const wanted = options.mechanism?.toUpperCase();
     if (wanted === "USER") return await this.#userPass(credentials, options);
     if (wanted === "APOP") {
@@ -553,7 +556,8 @@ export class Pop3Client implements AsyncDisposable {
    * @throws {TypeError} For a name with spaces, CR, LF or NUL, or on an
    *   unprotected connection.
    */
-  async user(name: string, options: Pop3CommandOptions = {}): Promise<string> {
+  async user(name: string, options?: Pop3CommandOptions): Promise<string> {
+    options ??= {};
     checkWord(name, "user name");
     return await this.#run(async () => {
       this.#checkSecure("USER/PASS");
@@ -572,7 +576,8 @@ export class Pop3Client implements AsyncDisposable {
    * @throws {TypeError} For a password with CR, LF or NUL, or on an
    *   unprotected connection.
    */
-  async pass(password: string, options: Pop3CommandOptions = {}): Promise<string> {
+  async pass(password: string, options?: Pop3CommandOptions): Promise<string> {
+    options ??= {};
     checkText(password, "password");
     return await this.#run(async () => {
       this.#checkSecure("USER/PASS");
@@ -592,16 +597,17 @@ export class Pop3Client implements AsyncDisposable {
    * @param options A signal and a timeout.
    * @returns The `+OK` text.
    * @throws {Pop3Error} When the server refuses the login.
-   * @throws {ProtocolError} `"APOP_UNAVAILABLE"` when the greeting has no timestamp.
+   * @throws {MissingExtensionError} `"APOP"` when the greeting has no timestamp.
    * @throws {TypeError} For a name with spaces, CR, LF or NUL.
    */
-  async apop(name: string, password: string, options: Pop3CommandOptions = {}): Promise<string> {
+  async apop(name: string, password: string, options?: Pop3CommandOptions): Promise<string> {
+    options ??= {};
     checkWord(name, "user name");
     checkText(password, "password");
     return await this.#run(async () => {
       if (this.#timestamp === null) {
-        throw new ProtocolError(
-          "APOP_UNAVAILABLE",
+        throw new MissingExtensionError(
+          "APOP",
           "Cannot log in with APOP: the greeting has no timestamp",
         );
       }
@@ -626,12 +632,14 @@ export class Pop3Client implements AsyncDisposable {
    * @param options The mechanism, a signal and a timeout.
    * @returns The server's `+OK` text.
    * @throws {Pop3Error} When the server refuses the login.
-   * @throws {ProtocolError} `"NO_SASL_MECHANISM"`, `"BAD_CHALLENGE"`,
-   *   `"SASL_UNEXPECTED_CHALLENGE"`.
+   * @throws {MissingExtensionError} `"SASL"` when no advertised mechanism
+   *   qualifies.
+   * @throws {ProtocolError} `"BAD_CHALLENGE"`, `"SASL_UNEXPECTED_CHALLENGE"`.
    * @throws {TypeError} For unusable credentials, or a mechanism that would
    *   expose the secret on an unprotected connection.
    */
-  async auth(credentials: SaslCredentials, options: Pop3LoginOptions = {}): Promise<string> {
+  async auth(credentials: SaslCredentials, options?: Pop3LoginOptions): Promise<string> {
+    options ??= {};
     if (options.mechanism !== undefined) checkWord(options.mechanism, "SASL mechanism");
     checkText(credentials?.username, "user name");
     if (credentials.password !== undefined) checkText(credentials.password, "password");
@@ -642,12 +650,13 @@ export class Pop3Client implements AsyncDisposable {
       if (name === undefined) {
         name = chooseSaslMechanism(advertised, credentials, { secure }) ?? undefined;
         if (name === undefined) {
-          throw new ProtocolError(
-            "NO_SASL_MECHANISM",
+          throw new MissingExtensionError(
+            "SASL",
             advertised.length === 0
               ? "Cannot authenticate: the server does not offer SASL"
               : `Cannot authenticate: no usable mechanism among ${advertised.join(" ")}` +
                 (secure ? "" : " on a connection without TLS"),
+            { offered: advertised },
           );
         }
       }
@@ -705,7 +714,8 @@ export class Pop3Client implements AsyncDisposable {
    * @returns The `+OK` text.
    * @throws {Pop3Error} When the server refuses.
    */
-  utf8(options: Pop3CommandOptions = {}): Promise<string> {
+  utf8(options?: Pop3CommandOptions): Promise<string> {
+    options ??= {};
     return this.#run(async () => {
       const reply = await this.#command({ text: "UTF8" }, "UTF8");
       this.#utf8 = true;
@@ -726,7 +736,8 @@ export class Pop3Client implements AsyncDisposable {
    * @throws {Pop3Error} When the server refuses.
    * @throws {ProtocolError} `"BAD_REPLY"` for a malformed answer.
    */
-  stat(options: Pop3CommandOptions = {}): Promise<Pop3Stat> {
+  stat(options?: Pop3CommandOptions): Promise<Pop3Stat> {
+    options ??= {};
     return this.#run(async () => {
       const { text } = await this.#command({ text: "STAT" }, "STAT");
       const [count, size] = text.split(/\s+/);
@@ -759,8 +770,9 @@ export class Pop3Client implements AsyncDisposable {
   list(message: number, options?: Pop3CommandOptions): Promise<Pop3MessageSize>;
   list(
     message?: number | Pop3CommandOptions,
-    options: Pop3CommandOptions = {},
+    options?: Pop3CommandOptions,
   ): Promise<Pop3MessageSize[] | Pop3MessageSize> {
+    options ??= {};
     if (typeof message === "number") {
       checkMessage(message);
       return this.#run(async () => {
@@ -793,8 +805,9 @@ export class Pop3Client implements AsyncDisposable {
   uidl(message: number, options?: Pop3CommandOptions): Promise<Pop3MessageUid>;
   uidl(
     message?: number | Pop3CommandOptions,
-    options: Pop3CommandOptions = {},
+    options?: Pop3CommandOptions,
   ): Promise<Pop3MessageUid[] | Pop3MessageUid> {
+    options ??= {};
     if (typeof message === "number") {
       checkMessage(message);
       return this.#run(async () => {
@@ -820,7 +833,8 @@ export class Pop3Client implements AsyncDisposable {
    * @throws {Pop3Error} When the server refuses (no such message).
    * @throws {RangeError} For a message number that is not a positive integer.
    */
-  retr(message: number, options: Pop3RetrieveOptions = {}): Promise<ReadableStream<Uint8Array>> {
+  retr(message: number, options?: Pop3RetrieveOptions): Promise<ReadableStream<Uint8Array>> {
+    options ??= {};
     checkMessage(message);
     return this.#stream({ text: `RETR ${message}` }, "RETR", options);
   }
@@ -839,8 +853,9 @@ export class Pop3Client implements AsyncDisposable {
   top(
     message: number,
     lines: number,
-    options: Pop3RetrieveOptions = {},
+    options?: Pop3RetrieveOptions,
   ): Promise<ReadableStream<Uint8Array>> {
+    options ??= {};
     checkMessage(message);
     if (!Number.isSafeInteger(lines) || lines < 0) {
       throw new RangeError(`Cannot send TOP: ${lines} is not a line count`);
@@ -858,7 +873,8 @@ export class Pop3Client implements AsyncDisposable {
    * @returns The `+OK` text.
    * @throws {Pop3Error} When the server refuses (no such message).
    */
-  dele(message: number, options: Pop3CommandOptions = {}): Promise<string> {
+  dele(message: number, options?: Pop3CommandOptions): Promise<string> {
+    options ??= {};
     checkMessage(message);
     return this.#simple(`DELE ${message}`, "DELE", options);
   }
@@ -870,7 +886,8 @@ export class Pop3Client implements AsyncDisposable {
    * @returns The `+OK` text.
    * @throws {Pop3Error} When the server refuses.
    */
-  rset(options: Pop3CommandOptions = {}): Promise<string> {
+  rset(options?: Pop3CommandOptions): Promise<string> {
+    options ??= {};
     return this.#simple("RSET", "RSET", options);
   }
 
@@ -881,7 +898,8 @@ export class Pop3Client implements AsyncDisposable {
    * @returns The `+OK` text.
    * @throws {Pop3Error} When the server refuses.
    */
-  noop(options: Pop3CommandOptions = {}): Promise<string> {
+  noop(options?: Pop3CommandOptions): Promise<string> {
+    options ??= {};
     return this.#simple("NOOP", "NOOP", options);
   }
 
@@ -895,7 +913,8 @@ export class Pop3Client implements AsyncDisposable {
    * @throws {Pop3Error} When the server could not remove the deleted
    *   messages (`-ERR`, often `[SYS/TEMP]`).
    */
-  async quit(options: Pop3CommandOptions = {}): Promise<string | null> {
+  async quit(options?: Pop3CommandOptions): Promise<string | null> {
+    options ??= {};
     // Called while another command runs, it fails and leaves that one alone.
     const busy = this.#conn.busy;
     try {
@@ -1003,6 +1022,7 @@ export class Pop3Client implements AsyncDisposable {
       // an I/O error, an abort) leaves it in an unknown state.
       const keep = !started || error instanceof TypeError || error instanceof RangeError ||
         error instanceof Pop3Error ||
+        error instanceof MissingExtensionError ||
         error instanceof ProtocolError && SESSION_INTACT_CODES.has(error.code);
       if (!keep) this.#conn.close();
       throw error;

@@ -1,10 +1,7 @@
-/** Options for {@linkcode Pop3Error}. */
-export interface Pop3ErrorOptions extends ErrorOptions {
-  /** The command that was refused, such as `"RETR"`; never its secret arguments. */
-  command?: string;
-  /** Replaces the default message. */
-  message?: string;
-}
+import { ReplyError, type ReplyErrorOptions } from "../net/reply_error.ts";
+
+/** Options for {@linkcode Pop3Error}: the refused command (never its secret arguments), a message override, a cause. */
+export type Pop3ErrorOptions = ReplyErrorOptions;
 
 /** RFC 2449 §8 `resp-code`: `[` atom *(`/` atom) `]` at the start of the text. */
 const RESPONSE_CODE_REGEXP = /^\[([A-Za-z0-9-]+(?:\/[A-Za-z0-9-]+)*)\]\s?/;
@@ -16,6 +13,8 @@ const TEMPORARY_CODES = new Set(["IN-USE", "LOGIN-DELAY", "SYS/TEMP"]);
  * A POP3 server's `-ERR` answer (RFC 1939 §3): the command it answered,
  * the RFC 2449 extended response code when the server sent one (`IN-USE`,
  * `LOGIN-DELAY`, `SYS/TEMP`, `SYS/PERM`, `AUTH`, RFC 3206) and the text.
+ * A {@linkcode ReplyError} whose `code` is `"-ERR"` and whose one line is
+ * the text after it.
  *
  * @example Reading a locked maildrop
  * ```ts
@@ -34,9 +33,7 @@ const TEMPORARY_CODES = new Set(["IN-USE", "LOGIN-DELAY", "SYS/TEMP"]);
  * );
  * ```
  */
-export class Pop3Error extends Error {
-  /** The command the server refused, such as `"RETR"`, or `undefined` (the greeting). */
-  readonly command: string | undefined;
+export class Pop3Error extends ReplyError<"-ERR"> {
   /**
    * The extended response code, upper-cased, such as `"IN-USE"` or
    * `"SYS/TEMP"`, or `null` when the reply has none.
@@ -51,14 +48,14 @@ export class Pop3Error extends Error {
    * @param reply The text after `-ERR`, response code included.
    * @param options The command, a message override and a cause.
    */
-  constructor(reply: string, options: Pop3ErrorOptions = {}) {
+  constructor(reply: string, options?: Pop3ErrorOptions) {
+    options ??= {};
     const match = RESPONSE_CODE_REGEXP.exec(reply);
     const message = options.message ??
       `Cannot ${options.command ? `run ${options.command}` : "start session"}: ` +
         `server replied -ERR${reply ? ` ${reply}` : ""}`;
-    super(message, { cause: options.cause });
+    super("-ERR", [reply], { message, command: options.command, cause: options.cause });
     this.name = "Pop3Error";
-    this.command = options.command;
     this.responseCode = match === null ? null : match[1]!.toUpperCase();
     this.text = match === null ? reply : reply.slice(match[0].length);
   }

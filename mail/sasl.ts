@@ -319,8 +319,9 @@ class BearerMechanism implements SaslMechanism {
 export function createSaslMechanism(
   name: string,
   credentials: SaslCredentials,
-  options: SaslMechanismOptions = {},
+  options?: SaslMechanismOptions,
 ): SaslMechanism {
+  options ??= {};
   if (typeof credentials?.username !== "string") {
     throw new TypeError("Cannot authenticate: the credentials have no user name");
   }
@@ -366,8 +367,9 @@ export function createSaslMechanism(
 export function chooseSaslMechanism(
   advertised: Iterable<string>,
   credentials: SaslCredentials,
-  options: ChooseSaslMechanismOptions = {},
+  options?: ChooseSaslMechanismOptions,
 ): SaslMechanismName | null {
+  options ??= {};
   const offered = new Set<string>();
   for (const name of advertised) offered.add(name.toUpperCase());
   for (const wanted of options.preference ?? SASL_MECHANISMS) {

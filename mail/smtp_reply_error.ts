@@ -38,8 +38,6 @@ const ENHANCED_REGEXP = /^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)/;
 export class SmtpReplyError extends ReplyError {
   /** The enhanced status code such as `"5.1.1"`, or `undefined` when the reply has none. */
   readonly enhancedCode: string | undefined;
-  /** The command the server refused, such as `"MAIL FROM"`, or `undefined`. */
-  readonly command: string | undefined;
   /** The recipient the refusal is about, for `RCPT TO` and LMTP final replies. */
   readonly recipient: string | undefined;
 
@@ -50,15 +48,15 @@ export class SmtpReplyError extends ReplyError {
    * @param lines The reply lines without code and separator.
    * @param options The command, the recipient, a message override and a cause.
    */
-  constructor(code: number, lines: string[], options: SmtpReplyErrorOptions = {}) {
+  constructor(code: number, lines: string[], options?: SmtpReplyErrorOptions) {
+    options ??= {};
     const text = lines.join(" ");
     const message = options.message ??
       `Cannot ${options.command ? `send ${options.command}` : "complete command"}: ` +
         `server replied ${code}${text ? ` ${text}` : ""}`;
-    super(code, lines, { message, cause: options.cause });
+    super(code, lines, { message, command: options.command, cause: options.cause });
     this.name = "SmtpReplyError";
     this.enhancedCode = parseEnhancedCode(code, lines[0] ?? "");
-    this.command = options.command;
     this.recipient = options.recipient;
   }
 

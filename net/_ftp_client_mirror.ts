@@ -207,7 +207,7 @@ export async function downloadFtpDir(
       } else if (entry.type === "directory") {
         if (depth >= maxDepth) {
           throw new ProtocolError(
-            "MIRROR_TOO_DEEP",
+            "TOO_DEEP",
             `Cannot mirror ${remotePath}: more than ${maxDepth} directory levels`,
           );
         }

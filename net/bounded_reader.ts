@@ -48,7 +48,8 @@ export class BoundedReader implements ChunkSource {
    * @param options The piece size.
    * @throws {RangeError} If `length` or `chunkSize` is not a valid size.
    */
-  constructor(reader: BufferedReader, length: number, options: BoundedReaderOptions = {}) {
+  constructor(reader: BufferedReader, length: number, options?: BoundedReaderOptions) {
+    options ??= {};
     if (!Number.isSafeInteger(length) || length < 0) {
       throw new RangeError(`Cannot read ${length} bytes: not a non-negative integer`);
     }

@@ -64,7 +64,7 @@ export interface ReadLineOptions {
 export interface ReadUntilOptions {
   /**
    * The most bytes that may come before the delimiter. More throws a
-   * {@linkcode ProtocolError} with code `"TOO_LONG"`.
+   * {@linkcode ProtocolError} with code `"LINE_TOO_LONG"`.
    *
    * @default {65536}
    */
@@ -136,7 +136,8 @@ export class BufferedReader {
    * @param options The initial buffer size and whether views stay stable.
    * @throws {RangeError} If `bufferSize` is not a positive integer.
    */
-  constructor(source: ByteSource, options: BufferedReaderOptions = {}) {
+  constructor(source: ByteSource, options?: BufferedReaderOptions) {
+    options ??= {};
     const size = options.bufferSize ?? DEFAULT_BUFFER_SIZE;
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError(`Cannot create reader: bufferSize ${size} is not a positive integer`);
@@ -364,7 +365,7 @@ export class BufferedReader {
    * @param options The most bytes before the delimiter.
    * @returns The bytes before the delimiter, or `null` at the end of the
    *   stream when no bytes remain.
-   * @throws {ProtocolError} `"TOO_LONG"`, or `"UNEXPECTED_EOF"` when the
+   * @throws {ProtocolError} `"LINE_TOO_LONG"`, or `"UNEXPECTED_EOF"` when the
    *   stream ends before the delimiter.
    * @throws {TypeError} If the delimiter is empty.
    */
@@ -686,7 +687,7 @@ function lineTooLong(max: number): ProtocolError {
 
 function tooLong(max: number): ProtocolError {
   return new ProtocolError(
-    "TOO_LONG",
+    "LINE_TOO_LONG",
     `Cannot read until delimiter: more than ${max} bytes before it`,
   );
 }

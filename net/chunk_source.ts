@@ -76,8 +76,9 @@ export interface ChunkSourceStreamOptions {
  */
 export function chunkSourceStream(
   source: ChunkSource,
-  options: ChunkSourceStreamOptions = {},
+  options?: ChunkSourceStreamOptions,
 ): ReadableStream<Uint8Array> {
+  options ??= {};
   const drainLimit = options.drainLimit ?? 65536;
   let settled = false;
   const abandon = async (inSync: boolean, error?: unknown) => {

@@ -67,7 +67,8 @@ export class DeadlineClock {
    * @param options The resolution and whether the timer runs without entries.
    * @throws {RangeError} If the resolution is not a positive integer.
    */
-  constructor(options: DeadlineClockOptions = {}) {
+  constructor(options?: DeadlineClockOptions) {
+    options ??= {};
     const resolution = options.resolution ?? 25;
     if (!Number.isSafeInteger(resolution) || resolution < 1) {
       throw new RangeError(`Cannot create clock: resolution ${resolution} is not positive`);

@@ -42,7 +42,8 @@ export class DotStuffingEncoderStream extends TransformStream<Uint8Array, Uint8A
    *
    * @param options Whether to append the terminating line.
    */
-  constructor(options: DotStuffingEncoderOptions = {}) {
+  constructor(options?: DotStuffingEncoderOptions) {
+    options ??= {};
     const terminate = options.terminate ?? true;
     let atLineStart = true;
     let pendingCr = false;
@@ -158,7 +159,8 @@ export class DotStuffedReader implements ChunkSource {
    * @param reader The reader positioned at the first line of the block.
    * @param options The line and size limits and the accepted line end.
    */
-  constructor(reader: BufferedReader, options: ReadDotStuffedOptions = {}) {
+  constructor(reader: BufferedReader, options?: ReadDotStuffedOptions) {
+    options ??= {};
     this.#reader = reader;
     this.#maxLineLength = options.maxLineLength ?? 65536;
     this.#maxSize = options.maxSize ?? Infinity;
@@ -330,8 +332,9 @@ export class DotStuffedReader implements ChunkSource {
  */
 export function readDotStuffed(
   reader: BufferedReader,
-  options: ReadDotStuffedOptions = {},
+  options?: ReadDotStuffedOptions,
 ): ReadableStream<Uint8Array> {
+  options ??= {};
   return chunkSourceStream(new DotStuffedReader(reader, options), {
     drainLimit: options.drainLimit,
   });
@@ -345,7 +348,7 @@ async function readCrlfLine(
   try {
     return await reader.readUntil(CRLF_BYTES, { maxLength });
   } catch (error) {
-    if (error instanceof ProtocolError && error.code === "TOO_LONG") {
+    if (error instanceof ProtocolError && error.code === "LINE_TOO_LONG") {
       throw new ProtocolError(
         "LINE_TOO_LONG",
         `Cannot read block: line exceeds ${maxLength} bytes`,

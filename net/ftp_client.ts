@@ -1,4 +1,5 @@
 import { connectTcp, type TlsOptions } from "./connect_tcp.ts";
+import { MissingExtensionError } from "./missing_extension_error.ts";
 import { type DuplexConn, localNetAddr, remoteNetAddr } from "./duplex_conn.ts";
 import type { ChunkSource } from "./chunk_source.ts";
 import { assertLineSafe } from "./line_writer.ts";
@@ -311,7 +312,6 @@ const UPLOAD_CHUNK = 256 * 1024;
 /** Errors decided on this side, or after replies read in full: the session is fine. */
 const SESSION_INTACT_CODES = new Set([
   "INSECURE_AUTH",
-  "STARTTLS_UNAVAILABLE",
   "BAD_PASV_REPLY",
   "BAD_EPSV_REPLY",
   "BAD_SIZE_REPLY",
@@ -320,7 +320,7 @@ const SESSION_INTACT_CODES = new Set([
   "BAD_MLST_REPLY",
   "DATA_CONNECT_FAILED",
   "UNSAFE_LISTING_NAME",
-  "MIRROR_TOO_DEEP",
+  "TOO_DEEP",
 ]);
 /** Replies that mean the command is not implemented: try the older form. */
 const NOT_IMPLEMENTED = new Set([500, 501, 502, 504, 522]);
@@ -447,7 +447,8 @@ export class FtpClient implements AsyncDisposable {
    * @throws {RangeError} If a limit or timeout is not a positive number.
    * @throws {TypeError} If `encoding` is not a known encoding.
    */
-  constructor(conn: DuplexConn, options: FtpClientOptions = {}) {
+  constructor(conn: DuplexConn, options?: FtpClientOptions) {
+    options ??= {};
     this.#serverName = options.serverName ?? remoteNetAddr(conn)?.hostname;
     this.#caCerts = options.caCerts;
     this.#allowInsecureAuth = options.allowInsecureAuth ?? false;
@@ -491,8 +492,9 @@ export class FtpClient implements AsyncDisposable {
    * @returns A client ready for transfers.
    * @throws {FtpReplyError} When the server refuses the greeting, `AUTH TLS`
    *   (with `requireTls`) or the login.
-   * @throws {ProtocolError} `"STARTTLS_UNAVAILABLE"` with `requireTls` and no
-   *   `AUTH TLS`, `"INSECURE_AUTH"` for a password that would go in clear,
+   * @throws {MissingExtensionError} `"AUTH TLS"` with `requireTls` when the
+   *   server does not offer or refuses it.
+   * @throws {ProtocolError} `"INSECURE_AUTH"` for a password that would go in clear,
    *   `"STARTTLS_INJECTION"`, or malformed replies.
    * @throws {DOMException} The signal's reason or a `TimeoutError`.
    *
@@ -513,7 +515,8 @@ export class FtpClient implements AsyncDisposable {
    * assert(ftp.tls && ftp.dataProtected);
    * ```
    */
-  static async connect(options: FtpConnectOptions = {}): Promise<FtpClient> {
+  static async connect(options?: FtpConnectOptions): Promise<FtpClient> {
+    options ??= {};
     const hostname = options.hostname ?? "127.0.0.1";
     const implicit = options.tls === true || typeof options.tls === "object";
     const port = options.port ?? (implicit ? FTPS_PORT : FTP_PORT);
@@ -547,8 +550,8 @@ export class FtpClient implements AsyncDisposable {
           } catch (error) {
             if (!(error instanceof FtpReplyError) || client.closed) throw error;
             if (options.requireTls) {
-              throw new ProtocolError(
-                "STARTTLS_UNAVAILABLE",
+              throw new MissingExtensionError(
+                "AUTH TLS",
                 `Cannot start TLS: the server refused AUTH TLS: ${error.code} ${
                   error.lines.join(" ")
                 }`,
@@ -618,7 +621,8 @@ export class FtpClient implements AsyncDisposable {
    * @returns The features: upper-case names to their parameters.
    * @throws {FtpReplyError} For another refusal (530 before login on some servers).
    */
-  async feat(options: FtpCommandOptions = {}): Promise<ReadonlyMap<string, string>> {
+  async feat(options?: FtpCommandOptions): Promise<ReadonlyMap<string, string>> {
+    options ??= {};
     return await this.#run(() => this.#feat(), options);
   }
 
@@ -634,7 +638,8 @@ export class FtpClient implements AsyncDisposable {
    * @throws {ProtocolError} `"STARTTLS_INJECTION"` for early bytes.
    * @throws {TypeError} When the connection is already TLS or is not TCP.
    */
-  async startTls(options: FtpCommandOptions = {}): Promise<void> {
+  async startTls(options?: FtpCommandOptions): Promise<void> {
+    options ??= {};
     return await this.#run(async (lease) => {
       if (this.#conn.tls) throw new TypeError("Cannot start TLS: the connection is already TLS");
       await this.#command({ text: "AUTH TLS" }, 234);
@@ -688,8 +693,9 @@ export class FtpClient implements AsyncDisposable {
   async login(
     user = "anonymous",
     password?: string,
-    options: FtpCommandOptions & { account?: string } = {},
+    options?: FtpCommandOptions & { account?: string },
   ): Promise<NumericReply> {
+    options ??= {};
     const anonymous = ANONYMOUS.has(user.toLowerCase());
     const secret = password ?? (anonymous ? "anonymous@" : "");
     checkArgument(user, "USER");
@@ -750,7 +756,8 @@ export class FtpClient implements AsyncDisposable {
    * @returns The text of the 215 reply, such as `"UNIX Type: L8"`.
    * @throws {FtpReplyError} When the server refuses.
    */
-  async syst(options: FtpCommandOptions = {}): Promise<string> {
+  async syst(options?: FtpCommandOptions): Promise<string> {
+    options ??= {};
     const reply = await this.#run(() => this.#command({ text: "SYST" }, 2), options);
     return reply.lines.join(" ").trim();
   }
@@ -763,7 +770,8 @@ export class FtpClient implements AsyncDisposable {
    * @throws {FtpReplyError} When the server refuses.
    * @throws {ProtocolError} `"BAD_PATH_REPLY"` without a quoted path.
    */
-  async pwd(options: FtpCommandOptions = {}): Promise<string> {
+  async pwd(options?: FtpCommandOptions): Promise<string> {
+    options ??= {};
     return await this.#run(async () => {
       const reply = await this.#command({ text: "PWD" }, 257);
       return parseFtpPathReply(reply.lines[0] ?? "");
@@ -779,7 +787,8 @@ export class FtpClient implements AsyncDisposable {
    * @throws {FtpReplyError} When the server refuses (550).
    * @throws {TypeError} For an empty path or CR, LF or NUL in it.
    */
-  async cwd(path: string, options: FtpCommandOptions = {}): Promise<NumericReply> {
+  async cwd(path: string, options?: FtpCommandOptions): Promise<NumericReply> {
+    options ??= {};
     checkArgument(path, "CWD");
     return await this.#run(() => this.#command({ text: `CWD ${path}` }, 2), options);
   }
@@ -791,7 +800,8 @@ export class FtpClient implements AsyncDisposable {
    * @returns The 200 or 250 reply.
    * @throws {FtpReplyError} When the server refuses.
    */
-  async cdup(options: FtpCommandOptions = {}): Promise<NumericReply> {
+  async cdup(options?: FtpCommandOptions): Promise<NumericReply> {
+    options ??= {};
     return await this.#run(() => this.#command({ text: "CDUP" }, 2), options);
   }
 
@@ -806,7 +816,8 @@ export class FtpClient implements AsyncDisposable {
    * @throws {FtpReplyError} When the server refuses.
    * @throws {TypeError} For another type.
    */
-  async type(type: FtpTransferType, options: FtpCommandOptions = {}): Promise<NumericReply> {
+  async type(type: FtpTransferType, options?: FtpCommandOptions): Promise<NumericReply> {
+    options ??= {};
     checkType(type);
     return await this.#run(async () => {
       const reply = await this.#command({ text: `TYPE ${type}` }, 2);
@@ -826,7 +837,8 @@ export class FtpClient implements AsyncDisposable {
    * @throws {ProtocolError} `"BAD_SIZE_REPLY"` for a reply that is not a size.
    * @throws {TypeError} For an empty path or CR, LF or NUL in it.
    */
-  async size(path: string, options: FtpCommandOptions = {}): Promise<number> {
+  async size(path: string, options?: FtpCommandOptions): Promise<number> {
+    options ??= {};
     checkArgument(path, "SIZE");
     return await this.#run(async () => {
       await this.#ensureType("I");
@@ -845,7 +857,8 @@ export class FtpClient implements AsyncDisposable {
    * @throws {ProtocolError} `"BAD_MDTM_REPLY"` for a reply that is not a time.
    * @throws {TypeError} For an empty path or CR, LF or NUL in it.
    */
-  async mdtm(path: string, options: FtpCommandOptions = {}): Promise<Date> {
+  async mdtm(path: string, options?: FtpCommandOptions): Promise<Date> {
+    options ??= {};
     checkArgument(path, "MDTM");
     return await this.#run(async () => {
       const reply = await this.#command({ text: `MDTM ${path}` }, 213);
@@ -862,7 +875,8 @@ export class FtpClient implements AsyncDisposable {
    * @throws {FtpReplyError} When the server refuses (550).
    * @throws {TypeError} For an empty path or CR, LF or NUL in it.
    */
-  async delete(path: string, options: FtpCommandOptions = {}): Promise<NumericReply> {
+  async delete(path: string, options?: FtpCommandOptions): Promise<NumericReply> {
+    options ??= {};
     checkArgument(path, "DELE");
     return await this.#run(() => this.#command({ text: `DELE ${path}` }, 2), options);
   }
@@ -877,7 +891,8 @@ export class FtpClient implements AsyncDisposable {
    * @throws {FtpReplyError} When the server refuses either command.
    * @throws {TypeError} For an empty name or CR, LF or NUL in one.
    */
-  async rename(from: string, to: string, options: FtpCommandOptions = {}): Promise<NumericReply> {
+  async rename(from: string, to: string, options?: FtpCommandOptions): Promise<NumericReply> {
+    options ??= {};
     checkArgument(from, "RNFR");
     checkArgument(to, "RNTO");
     return await this.#run(async () => {
@@ -896,7 +911,8 @@ export class FtpClient implements AsyncDisposable {
    * @throws {FtpReplyError} When the server refuses (550).
    * @throws {TypeError} For an empty path or CR, LF or NUL in it.
    */
-  async mkd(path: string, options: FtpCommandOptions = {}): Promise<string> {
+  async mkd(path: string, options?: FtpCommandOptions): Promise<string> {
+    options ??= {};
     checkArgument(path, "MKD");
     return await this.#run(async () => {
       const reply = await this.#command({ text: `MKD ${path}` }, 2);
@@ -917,7 +933,8 @@ export class FtpClient implements AsyncDisposable {
    * @throws {FtpReplyError} When the server refuses (550).
    * @throws {TypeError} For an empty path or CR, LF or NUL in it.
    */
-  async rmd(path: string, options: FtpCommandOptions = {}): Promise<NumericReply> {
+  async rmd(path: string, options?: FtpCommandOptions): Promise<NumericReply> {
+    options ??= {};
     checkArgument(path, "RMD");
     return await this.#run(() => this.#command({ text: `RMD ${path}` }, 2), options);
   }
@@ -932,7 +949,8 @@ export class FtpClient implements AsyncDisposable {
    * @throws {FtpReplyError} When the server refuses.
    * @throws {TypeError} For empty arguments or CR, LF or NUL in them.
    */
-  async site(args: string, options: FtpCommandOptions = {}): Promise<NumericReply> {
+  async site(args: string, options?: FtpCommandOptions): Promise<NumericReply> {
+    options ??= {};
     checkArgument(args, "SITE");
     return await this.#run(() => this.#command({ text: `SITE ${args}` }, 2), options);
   }
@@ -944,7 +962,8 @@ export class FtpClient implements AsyncDisposable {
    * @returns The 200 reply.
    * @throws {FtpReplyError} When the server refuses.
    */
-  async noop(options: FtpCommandOptions = {}): Promise<NumericReply> {
+  async noop(options?: FtpCommandOptions): Promise<NumericReply> {
+    options ??= {};
     return await this.#run(() => this.#command({ text: "NOOP" }, 2), options);
   }
 
@@ -959,7 +978,8 @@ export class FtpClient implements AsyncDisposable {
    * @throws {FtpReplyError} For a 4xx or 5xx reply.
    * @throws {TypeError} For an empty line or CR, LF or NUL in it.
    */
-  async sendCommand(line: string, options: FtpCommandOptions = {}): Promise<NumericReply> {
+  async sendCommand(line: string, options?: FtpCommandOptions): Promise<NumericReply> {
+    options ??= {};
     checkArgument(line, "command");
     const verb = line.trim().split(/\s+/)[0]!.toUpperCase();
     const shown = verb === "PASS" || verb === "ACCT" ? `${verb} ****` : undefined;
@@ -987,7 +1007,8 @@ export class FtpClient implements AsyncDisposable {
    * @throws {FtpReplyError} When the server refuses (550).
    * @throws {ProtocolError} `"LISTING_TOO_LARGE"` or `"LINE_TOO_LONG"`.
    */
-  async list(path?: string, options: FtpListCommandOptions = {}): Promise<FtpFileInfo[]> {
+  async list(path?: string, options?: FtpListCommandOptions): Promise<FtpFileInfo[]> {
+    options ??= {};
     if (path !== undefined) checkArgument(path, "LIST");
     const useMlsd = (options.mlsd ?? true) && this.#mlsd && this.features.has("MLST");
     if (useMlsd) {
@@ -1014,7 +1035,8 @@ export class FtpClient implements AsyncDisposable {
    * @throws {FtpReplyError} When the server refuses (500 without MLSD, 550).
    * @throws {ProtocolError} `"LISTING_TOO_LARGE"` or `"LINE_TOO_LONG"`.
    */
-  async mlsd(path?: string, options: FtpListCommandOptions = {}): Promise<FtpFileInfo[]> {
+  async mlsd(path?: string, options?: FtpListCommandOptions): Promise<FtpFileInfo[]> {
+    options ??= {};
     if (path !== undefined) checkArgument(path, "MLSD");
     return await this.#listing(withPath("MLSD", path), async (stream) => {
       const listing = await readFtpListing(stream, {
@@ -1036,7 +1058,8 @@ export class FtpClient implements AsyncDisposable {
    * @throws {FtpReplyError} When the server refuses (500 without MLST, 550).
    * @throws {ProtocolError} `"BAD_MLST_REPLY"` when the reply holds no entry.
    */
-  async mlst(path?: string, options: FtpCommandOptions = {}): Promise<FtpFileInfo> {
+  async mlst(path?: string, options?: FtpCommandOptions): Promise<FtpFileInfo> {
+    options ??= {};
     if (path !== undefined) checkArgument(path, "MLST");
     return await this.#run(async () => {
       const reply = await this.#command({ text: withPath("MLST", path) }, 250);
@@ -1062,7 +1085,8 @@ export class FtpClient implements AsyncDisposable {
    * @throws {FtpReplyError} When the server refuses (550).
    * @throws {ProtocolError} `"LISTING_TOO_LARGE"` or `"LINE_TOO_LONG"`.
    */
-  async dir(path?: string, options: FtpCommandOptions = {}): Promise<string[]> {
+  async dir(path?: string, options?: FtpCommandOptions): Promise<string[]> {
+    options ??= {};
     if (path !== undefined) checkArgument(path, "LIST");
     return await this.#listing(withPath("LIST", path), (stream) => this.#lines(stream), options);
   }
@@ -1076,7 +1100,8 @@ export class FtpClient implements AsyncDisposable {
    * @throws {FtpReplyError} When the server refuses (550, or 450 for an empty directory on some servers).
    * @throws {ProtocolError} `"LISTING_TOO_LARGE"` or `"LINE_TOO_LONG"`.
    */
-  async nlst(path?: string, options: FtpCommandOptions = {}): Promise<string[]> {
+  async nlst(path?: string, options?: FtpCommandOptions): Promise<string[]> {
+    options ??= {};
     if (path !== undefined) checkArgument(path, "NLST");
     const lines = await this.#listing(
       withPath("NLST", path),
@@ -1109,8 +1134,9 @@ export class FtpClient implements AsyncDisposable {
    */
   async download(
     path: string,
-    options: FtpDownloadOptions = {},
+    options?: FtpDownloadOptions,
   ): Promise<ReadableStream<Uint8Array>> {
+    options ??= {};
     checkArgument(path, "RETR");
     const offset = checkOffset(options.offset);
     const type = options.type ?? "I";
@@ -1176,8 +1202,9 @@ export class FtpClient implements AsyncDisposable {
    */
   async downloadLines(
     path: string,
-    options: Omit<FtpDownloadOptions, "type"> = {},
+    options?: Omit<FtpDownloadOptions, "type">,
   ): Promise<ReadableStream<string>> {
+    options ??= {};
     const body = await this.download(path, { ...options, type: "A" });
     const decoder = new TextDecoder(this.#encoding);
     const max = this.#maxListingLine;
@@ -1228,8 +1255,9 @@ export class FtpClient implements AsyncDisposable {
   async upload(
     path: string,
     source: FtpUploadSource,
-    options: FtpUploadOptions = {},
+    options?: FtpUploadOptions,
   ): Promise<FtpUploadResult> {
+    options ??= {};
     const verb = options.append ? "APPE" : "STOR";
     try {
       checkArgument(path, verb);
@@ -1306,7 +1334,8 @@ export class FtpClient implements AsyncDisposable {
    * @returns The directory's absolute path, as `PWD` reports it.
    * @throws {FtpReplyError} When a level can neither be entered nor created.
    */
-  async ensureDir(path: string, options: FtpCommandOptions = {}): Promise<string> {
+  async ensureDir(path: string, options?: FtpCommandOptions): Promise<string> {
+    options ??= {};
     checkArgument(path, "MKD");
     return await ensureFtpDir(this, path, options);
   }
@@ -1324,8 +1353,9 @@ export class FtpClient implements AsyncDisposable {
   async uploadDir(
     localDir: string,
     remoteDir: string,
-    options: FtpUploadDirOptions = {},
+    options?: FtpUploadDirOptions,
   ): Promise<FtpMirrorResult> {
+    options ??= {};
     checkArgument(remoteDir, "MKD");
     return await uploadFtpDir(this, localDir, remoteDir, options);
   }
@@ -1347,8 +1377,9 @@ export class FtpClient implements AsyncDisposable {
   async downloadDir(
     remoteDir: string,
     localDir: string,
-    options: FtpDownloadDirOptions = {},
+    options?: FtpDownloadDirOptions,
   ): Promise<FtpMirrorResult> {
+    options ??= {};
     checkArgument(remoteDir, "LIST");
     return await downloadFtpDir(this, remoteDir, localDir, options);
   }
@@ -1362,7 +1393,8 @@ export class FtpClient implements AsyncDisposable {
    * @param options A signal and a timeout.
    * @returns The 221 reply, or `null` when the server just closed.
    */
-  async quit(options: FtpCommandOptions = {}): Promise<NumericReply | null> {
+  async quit(options?: FtpCommandOptions): Promise<NumericReply | null> {
+    options ??= {};
     const busy = this.#conn.busy;
     try {
       return await this.#run(async () => {
@@ -1423,6 +1455,7 @@ export class FtpClient implements AsyncDisposable {
       // the server is closing.
       const keep = !started || error instanceof TypeError || error instanceof RangeError ||
         isIntactRefusal(error) ||
+        error instanceof MissingExtensionError ||
         error instanceof ProtocolError && SESSION_INTACT_CODES.has(error.code);
       if (!keep) this.#conn.close();
       throw error;

@@ -79,8 +79,9 @@ import type {
  */
 export function parseFtpListLine(
   line: string,
-  options: FtpListLineOptions = {},
+  options?: FtpListLineOptions,
 ): FtpFileInfo | null {
+  options ??= {};
   const result = parseListLine(line, listContext(options));
   return result === "ignore" ? null : result;
 }
@@ -114,7 +115,8 @@ export function parseFtpListLine(
  * assertEquals(listing.skipped, 1);
  * ```
  */
-export function parseFtpList(text: string | Uint8Array, options: FtpListOptions = {}): FtpListing {
+export function parseFtpList(text: string | Uint8Array, options?: FtpListOptions): FtpListing {
+  options ??= {};
   return build("list", text, options);
 }
 
@@ -175,7 +177,8 @@ export function parseMlsxLine(line: string): FtpFileInfo | null {
  * assertEquals(parseMlsd(text, { includeCurrentAndParent: true }).entries.length, 3);
  * ```
  */
-export function parseMlsd(text: string | Uint8Array, options: FtpListingOptions = {}): FtpListing {
+export function parseMlsd(text: string | Uint8Array, options?: FtpListingOptions): FtpListing {
+  options ??= {};
   return build("mlsd", text, options);
 }
 

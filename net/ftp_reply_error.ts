@@ -44,9 +44,6 @@ function redactFtpCommand(command: string): string {
  * ```
  */
 export class FtpReplyError extends ReplyError {
-  /** The refused command line with secrets redacted, or `undefined`. */
-  readonly command: string | undefined;
-
   /**
    * Creates an FTP reply error.
    *
@@ -54,16 +51,16 @@ export class FtpReplyError extends ReplyError {
    * @param lines The reply lines without code and separator.
    * @param options The command (redacted here), a message override and a cause.
    */
-  constructor(code: number, lines: string[], options: FtpReplyErrorOptions = {}) {
+  constructor(code: number, lines: string[], options?: FtpReplyErrorOptions) {
+    options ??= {};
     const command = options.command === undefined ? undefined : redactFtpCommand(options.command);
     const text = lines.map((line) => line.trim()).filter((line) => line !== "").join(" ");
     const message = options.message ??
       `Cannot ${command ?? "complete FTP command"}: server replied ${code}${
         text ? ` ${text}` : ""
       }`;
-    super(code, lines, { message, cause: options.cause });
+    super(code, lines, { message, command, cause: options.cause });
     this.name = "FtpReplyError";
-    this.command = command;
   }
 
   /** Whether the refusal is permanent (5xx): repeating the command will not help. */

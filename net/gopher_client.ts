@@ -302,8 +302,9 @@ function rawBody(reader: BufferedReader, maxSize: number): ReadableStream<Uint8A
  */
 export async function gopherFetch(
   target: GopherTarget,
-  options: GopherFetchOptions = {},
+  options?: GopherFetchOptions,
 ): Promise<ReadableStream<Uint8Array>> {
+  options ??= {};
   const { exchange, type } = await request(target, options, "fetch gopher item");
   const maxSize = options.maxSize ?? Infinity;
   const inner = type === "0" && options.dotTerminated !== false
@@ -370,8 +371,9 @@ export async function gopherFetch(
  */
 export async function gopherMenu(
   target: GopherTarget,
-  options: GopherMenuFetchOptions = {},
+  options?: GopherMenuFetchOptions,
 ): Promise<GopherMenu> {
+  options ??= {};
   if (typeof target === "string" || target instanceof URL) {
     const type = parseGopherUrl(target).type;
     if (type !== "1" && type !== "7") {

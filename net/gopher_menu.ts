@@ -290,8 +290,9 @@ class MenuBuilder {
  */
 export function parseGopherMenu(
   input: string | Uint8Array,
-  options: GopherMenuOptions = {},
+  options?: GopherMenuOptions,
 ): GopherMenu {
+  options ??= {};
   const { maxMenuSize, maxLineLength } = limits(options);
   const bytes = typeof input === "string" ? encoder.encode(input) : input;
   const builder = new MenuBuilder();
@@ -339,8 +340,9 @@ export function parseGopherMenu(
  */
 export async function readGopherMenu(
   reader: BufferedReader,
-  options: GopherMenuOptions = {},
+  options?: GopherMenuOptions,
 ): Promise<GopherMenu> {
+  options ??= {};
   const { maxMenuSize, maxLineLength } = limits(options);
   const builder = new MenuBuilder();
   let size = 0;
@@ -590,7 +592,8 @@ export interface GopherSelectorOptions {
  * assertThrows(() => assertGopherSelector("x".repeat(2000)), RangeError, "1024");
  * ```
  */
-export function assertGopherSelector(selector: string, options: GopherSelectorOptions = {}): void {
+export function assertGopherSelector(selector: string, options?: GopherSelectorOptions): void {
+  options ??= {};
   if (typeof selector !== "string") {
     throw new TypeError("Cannot use gopher selector: it is not a string");
   }

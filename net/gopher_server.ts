@@ -381,7 +381,8 @@ export class GopherServer implements AsyncDisposable {
    * @param options The grace period.
    * @returns A promise that settles when every connection has ended.
    */
-  shutdown(options: { timeout?: number } = {}): Promise<void> {
+  shutdown(options?: { timeout?: number }): Promise<void> {
+    options ??= {};
     return this.#tcp.shutdown({ timeout: options.timeout ?? 2000 });
   }
 

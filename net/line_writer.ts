@@ -77,7 +77,8 @@ export class LineWriter {
    * @param options `onWrite` is called after each write with its size
    *   (progress for idle timeouts).
    */
-  constructor(sink: ByteSink, options: LineWriterOptions = {}) {
+  constructor(sink: ByteSink, options?: LineWriterOptions) {
+    options ??= {};
     if (sink instanceof WritableStream) this.#writer = sink.getWriter();
     else this.#sink = sink;
     this.#onWrite = options.onWrite ?? null;

@@ -46,9 +46,11 @@ export class MemoryFtpFileSystem implements FtpFileSystem {
    *   makes listings repeatable).
    */
   constructor(
-    files: Record<string, string | Uint8Array> = {},
-    options: { now?: () => Date } = {},
+    files?: Record<string, string | Uint8Array>,
+    options?: { now?: () => Date },
   ) {
+    files ??= {};
+    options ??= {};
     this.#now = options.now ?? (() => new Date());
     const encoder = new TextEncoder();
     for (const [path, content] of Object.entries(files)) {

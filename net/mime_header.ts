@@ -96,8 +96,9 @@ const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
  */
 export async function readHeaderBlock(
   reader: BufferedReader,
-  options: ReadHeaderBlockOptions = {},
+  options?: ReadHeaderBlockOptions,
 ): Promise<HeaderField[]> {
+  options ??= {};
   const maxBytes = options.maxBytes ?? 65536;
   const maxFields = options.maxFields ?? 1000;
   const nameRegexp = options.nameSyntax === "token" ? TOKEN_NAME_REGEXP : FTEXT_NAME_REGEXP;

@@ -17,6 +17,7 @@
  * @module
  */
 export * from "./protocol_error.ts";
+export * from "./missing_extension_error.ts";
 export * from "./reply_error.ts";
 export * from "./buffered_reader.ts";
 export * from "./line_writer.ts";

@@ -152,8 +152,9 @@ function defaultRunner(timeout: number): OpenUrlRunner {
  */
 export function browserCommands(
   url: string | URL,
-  options: Pick<OpenUrlOptions, "env" | "os"> = {},
+  options?: Pick<OpenUrlOptions, "env" | "os">,
 ): OpenUrlResult[] {
+  options ??= {};
   const target = typeof url === "string" ? url : url.href;
   if (typeof target !== "string" || target === "") {
     throw new TypeError("Cannot open URL: it is empty");
@@ -234,8 +235,9 @@ export function browserCommands(
  */
 export async function openUrl(
   url: string | URL,
-  options: OpenUrlOptions = {},
+  options?: OpenUrlOptions,
 ): Promise<OpenUrlResult | null> {
+  options ??= {};
   const commands = browserCommands(url, options);
   const timeout = options.timeout ?? 10000;
   if (!(Number.isFinite(timeout) && timeout >= 0)) {

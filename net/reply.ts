@@ -79,8 +79,9 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
  */
 export async function readReply(
   reader: BufferedReader,
-  options: ReadReplyOptions = {},
+  options?: ReadReplyOptions,
 ): Promise<NumericReply> {
+  options ??= {};
   const maxLineLength = options.maxLineLength ?? 4096;
   const maxReplySize = options.maxReplySize ?? 65536;
   const maxLines = options.maxLines ?? 1000;

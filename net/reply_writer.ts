@@ -46,8 +46,9 @@ const ENHANCED_REGEXP = /^[245]\.\d{1,3}\.\d{1,3}$/;
 export function formatReply(
   code: number,
   lines: string | readonly string[],
-  options: FormatReplyOptions = {},
+  options?: FormatReplyOptions,
 ): string {
+  options ??= {};
   if (!Number.isInteger(code) || code < 100 || code > 599) {
     throw new RangeError(`Cannot format reply: code ${code} is not from 100 to 599`);
   }

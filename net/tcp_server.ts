@@ -392,7 +392,8 @@ export class TcpServer implements AsyncDisposable {
    *
    * @param options The grace period.
    */
-  shutdown(options: TcpShutdownOptions = {}): Promise<void> {
+  shutdown(options?: TcpShutdownOptions): Promise<void> {
+    options ??= {};
     this.#shutdownPromise ??= this.#doShutdown(options.timeout ?? 5000);
     return this.#shutdownPromise;
   }

@@ -60,7 +60,7 @@ export interface TelnetClientOptions {
    * The most decoded bytes {@linkcode TelnetClient.readUntil},
    * {@linkcode TelnetClient.expect} and {@linkcode TelnetClient.readAll}
    * hold while they look for a match or the end. More throws a
-   * {@linkcode ProtocolError} `"TOO_LONG"` and leaves the bytes buffered.
+   * {@linkcode ProtocolError} `"LINE_TOO_LONG"` and leaves the bytes buffered.
    *
    * @default {1048576}
    */
@@ -310,7 +310,8 @@ export class TelnetClient implements AsyncDisposable {
    * @throws {RangeError} If a limit or the timeout is out of range.
    * @throws {TypeError} If a terminal type or an environment name is invalid.
    */
-  constructor(conn: DuplexConn, options: TelnetClientOptions = {}) {
+  constructor(conn: DuplexConn, options?: TelnetClientOptions) {
+    options ??= {};
     const maxBuffer = options.maxBufferSize ?? DEFAULT_MAX_BUFFER;
     if (!Number.isSafeInteger(maxBuffer) || maxBuffer < 1) {
       throw new RangeError(
@@ -361,7 +362,8 @@ export class TelnetClient implements AsyncDisposable {
    * console.log(await telnet.runCommand("uname -a"));
    * ```
    */
-  static async connect(options: TelnetConnectOptions = {}): Promise<TelnetClient> {
+  static async connect(options?: TelnetConnectOptions): Promise<TelnetClient> {
+    options ??= {};
     const hostname = options.hostname ?? "127.0.0.1";
     const conn = await connectTcp({
       hostname,
@@ -405,7 +407,7 @@ export class TelnetClient implements AsyncDisposable {
    * @param options The timeout and an abandoning signal.
    * @returns The text read.
    * @throws {ProtocolError} `"UNEXPECTED_EOF"` when the server closed and
-   *   nothing is left; `"TOO_LONG"` when `maxBufferSize` bytes came without
+   *   nothing is left; `"LINE_TOO_LONG"` when `maxBufferSize` bytes came without
    *   a match (they stay buffered).
    * @throws {DOMException} The signal's reason when it aborts (nothing is consumed).
    *
@@ -424,7 +426,8 @@ export class TelnetClient implements AsyncDisposable {
    * assertEquals(await telnet.readUntil("word: ", { timeout: 1000 }), "word: ");
    * ```
    */
-  async readUntil(pattern: TelnetPattern, options: TelnetReadOptions = {}): Promise<string> {
+  async readUntil(pattern: TelnetPattern, options?: TelnetReadOptions): Promise<string> {
+    options ??= {};
     return (await this.#expect(compilePatterns([pattern], "read until pattern"), options, "read"))
       .text;
   }
@@ -440,7 +443,7 @@ export class TelnetClient implements AsyncDisposable {
    * @param options The timeout and an abandoning signal.
    * @returns The pattern's index, its match and the text read.
    * @throws {ProtocolError} `"UNEXPECTED_EOF"` when the server closed and
-   *   nothing is left; `"TOO_LONG"` when `maxBufferSize` bytes came without
+   *   nothing is left; `"LINE_TOO_LONG"` when `maxBufferSize` bytes came without
    *   a match.
    * @throws {TypeError} If the list is empty or holds something else.
    * @throws {DOMException} The signal's reason when it aborts.
@@ -458,8 +461,9 @@ export class TelnetClient implements AsyncDisposable {
    */
   async expect(
     patterns: readonly TelnetPattern[],
-    options: TelnetReadOptions = {},
+    options?: TelnetReadOptions,
   ): Promise<TelnetExpectResult> {
+    options ??= {};
     return await this.#expect(compilePatterns(patterns, "expect"), options, "expect");
   }
 
@@ -484,7 +488,7 @@ export class TelnetClient implements AsyncDisposable {
         }
         if (view.length >= this.#maxBuffer) {
           throw new ProtocolError(
-            "TOO_LONG",
+            "LINE_TOO_LONG",
             `Cannot ${action}: ${this.#maxBuffer} bytes arrived without a match`,
           );
         }
@@ -523,7 +527,7 @@ export class TelnetClient implements AsyncDisposable {
    *   `readUntil`, a timeout rejects (with a `TimeoutError`) and leaves the
    *   bytes buffered.
    * @returns Everything left, possibly `""`.
-   * @throws {ProtocolError} `"TOO_LONG"` when more than `maxBufferSize`
+   * @throws {ProtocolError} `"LINE_TOO_LONG"` when more than `maxBufferSize`
    *   bytes come before the end.
    * @throws {DOMException} The signal's reason, or a `TimeoutError`.
    *
@@ -537,13 +541,14 @@ export class TelnetClient implements AsyncDisposable {
    * assertEquals(await telnet.readAll(), "README\r\nlogout\r\n");
    * ```
    */
-  async readAll(options: TelnetReadOptions = {}): Promise<string> {
+  async readAll(options?: TelnetReadOptions): Promise<string> {
+    options ??= {};
     const wait = this.#wait(options, "read all", true);
     try {
       for (;;) {
         if (this.#reader.buffered >= this.#maxBuffer) {
           throw new ProtocolError(
-            "TOO_LONG",
+            "LINE_TOO_LONG",
             `Cannot read all: more than ${this.#maxBuffer} bytes before the end`,
           );
         }
@@ -575,7 +580,8 @@ export class TelnetClient implements AsyncDisposable {
    * assertEquals([await telnet.readSome(), telnet.eof], ["", true]);
    * ```
    */
-  async readSome(options: TelnetReadOptions = {}): Promise<string> {
+  async readSome(options?: TelnetReadOptions): Promise<string> {
+    options ??= {};
     const wait = this.#wait(options, "read", true);
     try {
       for (;;) {
@@ -674,7 +680,8 @@ export class TelnetClient implements AsyncDisposable {
    * assertEquals(wire, [0x61, 0xff, 0xff, 0x6c, 0x73, 13, 10]);
    * ```
    */
-  async write(data: string | Uint8Array, options: TelnetReadOptions = {}): Promise<void> {
+  async write(data: string | Uint8Array, options?: TelnetReadOptions): Promise<void> {
+    options ??= {};
     if (this.#closed) throw new TypeError("Cannot write: the Telnet client is closed");
     const timeout = options.timeout ?? this.#timeout;
     checkTimeout(timeout, "write");
@@ -737,7 +744,8 @@ export class TelnetClient implements AsyncDisposable {
    * assertEquals(await telnet.login("mulder", "trustno1"), "\r\nWelcome\r\n$ ");
    * ```
    */
-  async login(user: string, password: string, options: TelnetLoginOptions = {}): Promise<string> {
+  async login(user: string, password: string, options?: TelnetLoginOptions): Promise<string> {
+    options ??= {};
     checkLine(user, "user name", "log in");
     checkLine(password, "password", "log in");
     if (user === "") throw new TypeError("Cannot log in: the user name is empty");
@@ -828,7 +836,8 @@ export class TelnetClient implements AsyncDisposable {
    * assertEquals(await telnet.runCommand("echo hi"), "hi\n");
    * ```
    */
-  async runCommand(command: string, options: TelnetCommandOptions = {}): Promise<string> {
+  async runCommand(command: string, options?: TelnetCommandOptions): Promise<string> {
+    options ??= {};
     checkLine(command, "command", "run command");
     const timeout = options.timeout ?? this.#timeout ?? 30000;
     await this.write(`${command}\n`, { signal: options.signal });

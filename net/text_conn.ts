@@ -226,7 +226,8 @@ export class TextConnLease implements AsyncDisposable {
    * @param options The end hook, the drain limit and the `intact` test.
    * @returns The body as a stream with backpressure.
    */
-  stream(source: ChunkSource, options: LeaseStreamOptions = {}): ReadableStream<Uint8Array> {
+  stream(source: ChunkSource, options?: LeaseStreamOptions): ReadableStream<Uint8Array> {
+    options ??= {};
     this.#streaming = true;
     return chunkSourceStream({
       read: () => this.#guard(source.read()),
@@ -343,7 +344,8 @@ export class TextConn implements AsyncDisposable {
    * @param options The buffer size, the unsolicited-data rule, timeouts.
    * @throws {RangeError} If `idleTimeout` is negative.
    */
-  constructor(conn: DuplexConn, options: TextConnOptions = {}) {
+  constructor(conn: DuplexConn, options?: TextConnOptions) {
+    options ??= {};
     this.#bufferSize = options.bufferSize;
     this.#unsolicitedMode = options.unsolicited ?? "allow";
     this.#idleTimeout = options.idleTimeout ?? 0;
@@ -415,7 +417,8 @@ export class TextConn implements AsyncDisposable {
    *   "error"`, the peer sent bytes while no command was running (the
    *   connection is closed), or `"UNEXPECTED_EOF"` when it hung up then.
    */
-  async acquire(options: TextConnRunOptions = {}): Promise<TextConnLease> {
+  async acquire(options?: TextConnRunOptions): Promise<TextConnLease> {
+    options ??= {};
     this.#checkOpen();
     while (this.#lease !== null) {
       if (options.queue !== true) {
@@ -495,8 +498,9 @@ export class TextConn implements AsyncDisposable {
    */
   async run<T>(
     fn: (lease: TextConnLease) => Promise<T>,
-    options: TextConnRunOptions = {},
+    options?: TextConnRunOptions,
   ): Promise<T> {
+    options ??= {};
     const lease = await this.acquire(options);
     const aborted = new Promise<never>((_, reject) => {
       if (lease.signal.aborted) reject(lease.signal.reason);
@@ -525,7 +529,8 @@ export class TextConn implements AsyncDisposable {
    * @throws {ProtocolError} `"STARTTLS_INJECTION"` when unread bytes are buffered.
    * @throws {TypeError} When the transport is not a `Deno.TcpConn`.
    */
-  async startTls(options: TlsOptions = {}, signal?: AbortSignal): Promise<void> {
+  async startTls(options?: TlsOptions, signal?: AbortSignal): Promise<void> {
+    options ??= {};
     if (this.#reader.buffered > 0 || this.#reader.reading) {
       this.close();
       throw new ProtocolError(

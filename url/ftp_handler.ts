@@ -110,7 +110,8 @@ export class FtpUrlHandler implements UrlHandler {
    *   the proxy and the timeout.
    * @throws {TypeError} If the proxy is not an http or https URL.
    */
-  constructor(options: FtpUrlHandlerOptions = {}) {
+  constructor(options?: FtpUrlHandlerOptions) {
+    options ??= {};
     this.#options = options;
     const env = options.proxy === undefined ? readProxyEnv() : null;
     const proxy = options.proxy === undefined ? env?.proxy : options.proxy;

@@ -151,7 +151,8 @@ export class GopherHandler implements UrlHandler {
    * @param options The default timeout and the menu size cap.
    * @throws {RangeError} If a number is out of range.
    */
-  constructor(options: GopherHandlerOptions = {}) {
+  constructor(options?: GopherHandlerOptions) {
+    options ??= {};
     const timeout = options.timeout ?? 30000;
     if (!(Number.isFinite(timeout) && timeout > 0)) {
       throw new RangeError(`Cannot create gopher handler: timeout ${timeout} is not positive`);

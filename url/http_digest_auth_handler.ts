@@ -136,8 +136,9 @@ export class HttpDigestAuthHandler implements UrlHandler {
    */
   constructor(
     passwordManager: PasswordManager = new PasswordManager(),
-    options: HttpDigestAuthHandlerOptions = {},
+    options?: HttpDigestAuthHandlerOptions,
   ) {
+    options ??= {};
     this.passwordManager = passwordManager;
     this.#mode = this.proxy ? PROXY_AUTH : SERVER_AUTH;
     this.#cnonce = options.cnonce ?? randomCnonce;

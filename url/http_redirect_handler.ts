@@ -87,7 +87,8 @@ export class HttpRedirectHandler implements UrlHandler {
    * @param options The caps and allowed schemes.
    * @throws {RangeError} If a cap is negative.
    */
-  constructor(options: HttpRedirectHandlerOptions = {}) {
+  constructor(options?: HttpRedirectHandlerOptions) {
+    options ??= {};
     this.#max = options.maxRedirections ?? 10;
     this.#repeats = options.maxRepeats ?? 4;
     if (!Number.isSafeInteger(this.#max) || this.#max < 0) {

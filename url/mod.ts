@@ -4,6 +4,11 @@
  * `urlretrieve()` with resume, thin helpers over the built-in `URL`
  * (`urlencode`, `urljoin`, `urlsplit`, `quote`), and robots.txt (RFC 9309).
  *
+ * The names `urlopen`, `urlretrieve`, `urlencode`, `urljoin`, `urlsplit`,
+ * `HTTPError` and `URLError` keep Python's spelling on purpose, so code and
+ * habits carry over from `urllib`; everything new is named the way the rest
+ * of inetkit is (`UrlOpener`, `UrlRequest`, `UrlResponse`).
+ *
  * @example Opening a URL
  * ```ts
  * import { urlopen } from "@inetkit/inetkit/url";

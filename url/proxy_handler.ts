@@ -98,7 +98,8 @@ export class ProxyHandler implements UrlHandler {
    * });
    * ```
    */
-  static fromEnv(options: ProxyEnvOptions = {}): ProxySettings {
+  static fromEnv(options?: ProxyEnvOptions): ProxySettings {
+    options ??= {};
     const read = options.env !== undefined ? (name: string) => options.env![name] : readEnv;
     const get = (name: string): string | undefined => {
       const lower = read(name);

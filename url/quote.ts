@@ -51,7 +51,8 @@ function quoteWith(text: string, safe: string, plus: boolean): string {
  * assertEquals(quote("a/b", { safe: "" }), "a%2Fb");
  * ```
  */
-export function quote(text: string, options: QuoteOptions = {}): string {
+export function quote(text: string, options?: QuoteOptions): string {
+  options ??= {};
   return quoteWith(text, options.safe ?? "/", false);
 }
 
@@ -71,7 +72,8 @@ export function quote(text: string, options: QuoteOptions = {}): string {
  * assertEquals(quotePlus("a b/c&d"), "a+b%2Fc%26d");
  * ```
  */
-export function quotePlus(text: string, options: QuoteOptions = {}): string {
+export function quotePlus(text: string, options?: QuoteOptions): string {
+  options ??= {};
   return quoteWith(text, options.safe ?? "", true);
 }
 

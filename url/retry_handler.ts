@@ -96,7 +96,8 @@ export class RetryHandler implements UrlHandler {
    * @param options What is retried and how long to wait.
    * @throws {RangeError} If a count or delay is negative.
    */
-  constructor(options: RetryHandlerOptions = {}) {
+  constructor(options?: RetryHandlerOptions) {
+    options ??= {};
     this.#retries = options.retries ?? 3;
     this.#backoff = options.backoff ?? 500;
     this.#maxDelay = options.maxDelay ?? 30000;

@@ -115,7 +115,8 @@ export class RobotsTxt {
    * assertFalse(RobotsTxt.parse(bytes).isAllowed("bot", "/tmp/a"));
    * ```
    */
-  static parse(input: string | Uint8Array, options: RobotsTxtParseOptions = {}): RobotsTxt {
+  static parse(input: string | Uint8Array, options?: RobotsTxtParseOptions): RobotsTxt {
+    options ??= {};
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
       throw new RangeError(`Cannot parse robots.txt: maxBytes ${maxBytes} is not a valid size`);

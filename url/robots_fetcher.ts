@@ -99,7 +99,8 @@ export class RobotsFetcher implements AsyncDisposable {
    * @param options The opener, user agent, cache times and limits.
    * @throws {RangeError} If a time or size is negative.
    */
-  constructor(options: RobotsFetcherOptions = {}) {
+  constructor(options?: RobotsFetcherOptions) {
+    options ??= {};
     this.#ownOpener = options.opener === undefined;
     this.#opener = options.opener ?? buildOpener(new HttpRedirectHandler({ maxRedirections: 5 }));
     this.#userAgent = options.userAgent;
@@ -133,7 +134,8 @@ export class RobotsFetcher implements AsyncDisposable {
    * @throws {TypeError} If the URL has no origin (`data:`, `file:`).
    * @throws {DOMException} The signal's reason when aborted.
    */
-  get(url: string | URL, options: { signal?: AbortSignal } = {}): Promise<RobotsTxt> {
+  get(url: string | URL, options?: { signal?: AbortSignal }): Promise<RobotsTxt> {
+    options ??= {};
     const target = new URL(url);
     const origin = target.origin;
     if (origin === "null") {
@@ -172,8 +174,9 @@ export class RobotsFetcher implements AsyncDisposable {
   async isAllowed(
     userAgent: string,
     url: string | URL,
-    options: { signal?: AbortSignal } = {},
+    options?: { signal?: AbortSignal },
   ): Promise<boolean> {
+    options ??= {};
     return (await this.get(url, options)).isAllowed(userAgent, url);
   }
 

@@ -43,7 +43,8 @@ export interface UrlencodeOptions {
  * assertEquals(urlencode([["q", "a b"]], { quoteVia: "percent" }), "q=a%20b");
  * ```
  */
-export function urlencode(query: UrlencodeInput, options: UrlencodeOptions = {}): string {
+export function urlencode(query: UrlencodeInput, options?: UrlencodeOptions): string {
+  options ??= {};
   const params = new URLSearchParams();
   if (query instanceof URLSearchParams) {
     for (const [k, v] of query) params.append(k, v);

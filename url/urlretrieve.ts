@@ -93,8 +93,9 @@ const CONTENT_RANGE_REGEXP = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i;
 export async function urlretrieve(
   url: string | URL,
   path: string,
-  options: UrlretrieveOptions = {},
+  options?: UrlretrieveOptions,
 ): Promise<UrlretrieveResult> {
+  options ??= {};
   const open = options.opener
     ? (r: UrlRequest) => options.opener!.open(r)
     : (r: UrlRequest) => urlopen(r);

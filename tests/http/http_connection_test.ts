@@ -131,12 +131,12 @@ const BAD_STATUS: [string, string][] = [
   ["a status above 599", "HTTP/1.1 600 Odd\r\nContent-Length: 0\r\n\r\n"],
 ];
 for (const [name, reply] of BAD_STATUS) {
-  Deno.test(`HttpConnection.request() refuses ${name} with BAD_STATUS`, async () => {
+  Deno.test(`HttpConnection.request() refuses ${name} with BAD_STATUS_LINE`, async () => {
     const [, http] = peer([{ expect: "GET / HTTP/1.1\r\nHost: example.test\r\n\r\n" }, {
       send: reply,
     }]);
     const error = await assertRejects(() => http.request("/"), ProtocolError);
-    assertEquals(error.code, "BAD_STATUS");
+    assertEquals(error.code, "BAD_STATUS_LINE");
   });
 }
 

@@ -16,7 +16,7 @@ import {
   WsReceiver,
 } from "../../http/_ws_frame.ts";
 import { concatBytes } from "../../net/_bytes.ts";
-import { ProtocolError } from "../../net/protocol_error.ts";
+import { ProtocolError, type ProtocolErrorCode } from "../../net/protocol_error.ts";
 import { assertEquals, assertInstanceOf, assertThrows } from "../_helpers/assert.ts";
 import { prng, randomChunks } from "../_helpers/sources.ts";
 
@@ -414,7 +414,7 @@ Deno.test("encodeWsHeader() writes the shortest length form and no mask for a se
 });
 
 Deno.test("wsCloseCodeFor() maps UTF-8 errors to 1007, size to 1009, the rest to 1002", () => {
-  const code = (name: string) => wsCloseCodeFor(new ProtocolError(name, "x"));
+  const code = (name: ProtocolErrorCode) => wsCloseCodeFor(new ProtocolError(name, "x"));
   assertEquals(code("WS_INVALID_UTF8"), 1007);
   assertEquals(code("WS_MESSAGE_TOO_LARGE"), 1009);
   for (
@@ -427,7 +427,7 @@ Deno.test("wsCloseCodeFor() maps UTF-8 errors to 1007, size to 1009, the rest to
       "WS_BAD_LENGTH",
       "WS_BAD_CLOSE_PAYLOAD",
       "WS_BAD_CLOSE_CODE",
-    ]
+    ] as const
   ) {
     assertEquals(code(name), 1002, name);
   }

@@ -139,7 +139,7 @@ peerTest(
       ImapError,
     );
     assertEquals(error.status, "NO");
-    assertEquals(error.code?.name, "AUTHENTICATIONFAILED");
+    assertEquals(error.responseCode?.name, "AUTHENTICATIONFAILED");
   },
 );
 

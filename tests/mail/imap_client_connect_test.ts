@@ -6,7 +6,7 @@
  */
 import { ImapClient } from "../../mail/imap_client.ts";
 import { ImapError } from "../../mail/imap_error.ts";
-import { ProtocolError } from "../../net/protocol_error.ts";
+import { MissingExtensionError } from "../../net/missing_extension_error.ts";
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "../_helpers/assert.ts";
 import { fakeServer, type FakeSession, testCa } from "./_imap_client_servers.ts";
 
@@ -82,9 +82,9 @@ Deno.test("ImapClient.connect() with requireTls sends nothing when STARTTLS is n
   await using server = await fakeServer(imapSession({ clear: "IMAP4rev1 AUTH=PLAIN" }));
   const error = await assertRejects(
     () => ImapClient.connect({ port: server.port, requireTls: true, credentials: CREDENTIALS }),
-    ProtocolError,
+    MissingExtensionError,
   );
-  assertEquals(error.code, "STARTTLS_UNAVAILABLE");
+  assertEquals(error.extension, "STARTTLS");
   await server.finished();
   assertEquals(server.sessions[0]!.received, []);
 });

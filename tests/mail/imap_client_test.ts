@@ -1,6 +1,7 @@
 import { ImapClient, type ImapClientOptions } from "../../mail/imap_client.ts";
 import { ImapByeError, ImapError } from "../../mail/imap_error.ts";
 import type { ImapEvent } from "../../mail/imap_types.ts";
+import { MissingExtensionError } from "../../net/missing_extension_error.ts";
 import { ProtocolError } from "../../net/protocol_error.ts";
 import { bytewise, ScriptedPeer, type ScriptStep } from "../_helpers/scripted_peer.ts";
 import {
@@ -134,7 +135,7 @@ Deno.test("ImapClient.login() refused is an ImapError with the response code", a
     ImapError,
     "NO [AUTHENTICATIONFAILED] Authentication failed.",
   );
-  assertEquals([error.status, error.code?.name, error.command], [
+  assertEquals([error.status, error.responseCode?.name, error.command], [
     "NO",
     "AUTHENTICATIONFAILED",
     "LOGIN",
@@ -222,9 +223,9 @@ Deno.test("ImapClient.login() honours LOGINDISABLED", async () => {
   ]);
   const error = await assertRejects(
     () => imap.login({ username: "mulder", password: "trustno1" }),
-    ProtocolError,
+    MissingExtensionError,
   );
-  assertEquals(error.code, "LOGIN_DISABLED");
+  assertEquals(error.extension, "LOGIN");
   assertEquals(peer.written, "");
   imap.close();
 });
@@ -313,7 +314,7 @@ Deno.test("ImapClient.select() that fails leaves no mailbox selected", async () 
   ]);
   assertEquals((await imap.examine("INBOX")).readOnly, true);
   const error = await assertRejects(() => imap.select("Junk"), ImapError);
-  assertEquals(error.code?.name, "NONEXISTENT");
+  assertEquals(error.responseCode?.name, "NONEXISTENT");
   assertEquals(imap.mailbox, null);
   await peer.done;
   imap.close();
@@ -434,7 +435,7 @@ Deno.test("ImapClient.search() compiles criteria: quoting, literals, CHARSET, NO
   assertEquals(await imap.search({ subject }, { uid: true }), []);
   assertEquals(await imap.search({ header: { "Message-ID": "<1@example.test>" } }), [5]);
   const error = await assertRejects(() => imap.search("UNSEEN"), ImapError);
-  assertEquals(error.code?.name, "BADCHARSET");
+  assertEquals(error.responseCode?.name, "BADCHARSET");
   await peer.done;
   imap.close();
 });
@@ -550,7 +551,7 @@ Deno.test("ImapClient refuses a tagged response for another tag", async () => {
     { send: "A7 OK forged\r\n" },
   ]);
   const error = await assertRejects(() => imap.noop(), ProtocolError);
-  assertEquals(error.code, "BAD_RESPONSE");
+  assertEquals(error.code, "BAD_REPLY");
   assert(imap.closed);
   await peer.done;
 });
@@ -694,8 +695,8 @@ Deno.test("ImapClient.move() without MOVE copies, flags and UID EXPUNGEs exactly
   imap.close();
 
   const bare = open([{ send: "* OK [CAPABILITY IMAP4rev1] ready\r\n" }]);
-  const error = await assertRejects(() => bare.imap.move(1, "Trash"), ProtocolError);
-  assertEquals(error.code, "MOVE_UNAVAILABLE");
+  const error = await assertRejects(() => bare.imap.move(1, "Trash"), MissingExtensionError);
+  assertEquals(error.extension, "MOVE");
   assertEquals(bare.peer.written, "");
   bare.imap.close();
 });
@@ -739,7 +740,7 @@ Deno.test("ImapClient.append() sends LITERAL+ at once, and a refusal before + se
     { send: "A2 OK\r\n" },
   ]);
   const error = await assertRejects(() => refused.imap.append("Nowhere", "hello"), ImapError);
-  assertEquals(error.code?.name, "TRYCREATE");
+  assertEquals(error.responseCode?.name, "TRYCREATE");
   await refused.imap.noop();
   await refused.peer.done;
   refused.imap.close();
@@ -969,7 +970,7 @@ Deno.test("ImapClient closes when a tagged response arrives while no command run
   await imap.noop();
   while (!imap.closed) await new Promise((r) => setTimeout(r, 5));
   const error = await assertRejects(() => imap.noop(), ProtocolError);
-  assertEquals(error.code, "BAD_RESPONSE");
+  assertEquals(error.code, "BAD_REPLY");
   assertEquals(peer.written, "A1 NOOP\r\n");
   await peer.done;
 });

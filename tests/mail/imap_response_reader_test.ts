@@ -258,9 +258,9 @@ Deno.test("ImapResponseReader.read() reads quoted-string escapes and refuses oth
     str("\\"),
     str('a "b" \\c'),
   ]);
-  await failsWith('* LIST () "/" "a\\tb"\r\n', "BAD_RESPONSE");
-  await failsWith('* LIST () "/" "unterminated\r\n', "BAD_RESPONSE");
-  await failsWith('* LIST () "/" "ends in \\\r\n', "BAD_RESPONSE");
+  await failsWith('* LIST () "/" "a\\tb"\r\n', "BAD_REPLY");
+  await failsWith('* LIST () "/" "unterminated\r\n', "BAD_REPLY");
+  await failsWith('* LIST () "/" "ends in \\\r\n', "BAD_REPLY");
 });
 
 Deno.test("ImapResponseReader.read() reads split literals and several literals in one response", async () => {
@@ -365,7 +365,7 @@ Deno.test("ImapResponseReader.read() refuses malformed response codes", async ()
       "* OK [CAPABILITY {3}] x\r\n",
     ]
   ) {
-    await failsWith(wire, "BAD_RESPONSE");
+    await failsWith(wire, "BAD_REPLY");
   }
 });
 
@@ -408,7 +408,7 @@ Deno.test("ImapResponseReader.read() keeps numbers exact up to 2^63-1", async ()
   // More than 2^63-1 is not a number but an atom; as a MODSEQ it is refused.
   assertEquals(fetchItems(c)[1], { type: "list", items: [atom("99999999999999999999")] });
   const error = assertThrows(() => toImapEvent(c!), ProtocolError);
-  assertEquals(error.code, "BAD_RESPONSE");
+  assertEquals(error.code, "BAD_REPLY");
 });
 
 Deno.test("ImapResponseReader.read() reads atoms with brackets as Gmail sends them", async () => {
@@ -449,7 +449,7 @@ Deno.test("ImapResponseReader.read() canonicalizes section keys", async () => {
       "* 1 FETCH (BODY[1.FOO] x)\r\n",
     ]
   ) {
-    await failsWith(bad, "BAD_RESPONSE");
+    await failsWith(bad, "BAD_REPLY");
   }
 });
 
@@ -664,7 +664,7 @@ Deno.test("ImapResponseReader options cap literals, lines, responses, depth and 
   });
   await failsWith(
     `* 1 FETCH (ENVELOPE (${"NIL {3}\r\nabc ".repeat(20)}NIL))\r\n`,
-    "RESPONSE_TOO_LARGE",
+    "REPLY_TOO_LARGE",
     { maxResponseSize: 100 },
   );
   await failsWith(`* 1 FETCH (X ${"(".repeat(200)}${")".repeat(200)})\r\n`, "TOO_DEEP");
@@ -673,10 +673,10 @@ Deno.test("ImapResponseReader options cap literals, lines, responses, depth and 
 });
 
 Deno.test("ImapResponseReader.read() refuses NUL and bare CR outside literals", async () => {
-  await failsAtEverySplit("* OK hello\0world\r\n", "BAD_RESPONSE");
-  await failsWith('* LIST () "/" "a\0b"\r\n', "BAD_RESPONSE");
-  await failsWith("* 1 FETCH (BODY[] {1}\r\nx UID\0 1)\r\n", "BAD_RESPONSE");
-  await failsWith("* OK a\rb\r\n", "BAD_RESPONSE");
+  await failsAtEverySplit("* OK hello\0world\r\n", "BAD_REPLY");
+  await failsWith('* LIST () "/" "a\0b"\r\n', "BAD_REPLY");
+  await failsWith("* 1 FETCH (BODY[] {1}\r\nx UID\0 1)\r\n", "BAD_REPLY");
+  await failsWith("* OK a\rb\r\n", "BAD_REPLY");
   // NUL inside a literal is bytes like any other.
   const [r] = await readAll(responseReader("* 1 FETCH (BODY[] {3}\r\na\0b)\r\n"));
   assertEquals(fetchItems(r)[1], {
@@ -721,7 +721,7 @@ Deno.test("ImapResponseReader.read() refuses malformed responses", async () => {
       "* 12345678901234567890123 EXISTS\r\n",
     ]
   ) {
-    await failsWith(wire, "BAD_RESPONSE");
+    await failsWith(wire, "BAD_REPLY");
   }
 });
 

@@ -253,7 +253,7 @@ Deno.test("decodeImapBodyStructure() refuses malformed structures", async () => 
   ) {
     const response = await firstResponse(`* 1 FETCH (BODYSTRUCTURE ${list})\r\n`);
     const error = assertThrows(() => toImapEvent(response), ProtocolError, undefined, list);
-    assertEquals(error.code, "BAD_RESPONSE");
+    assertEquals(error.code, "BAD_REPLY");
   }
 });
 
@@ -317,7 +317,7 @@ Deno.test("decodeImapEnvelope() keeps an unparseable date as text and refuses ba
     ]
   ) {
     const error = assertThrows(() => decodeImapEnvelope({ type: "list", items }), ProtocolError);
-    assertEquals(error.code, "BAD_RESPONSE");
+    assertEquals(error.code, "BAD_REPLY");
   }
 });
 
@@ -362,7 +362,7 @@ Deno.test("toImapEvent() parses INTERNALDATE with a space-padded day and refuses
   ) {
     const response = await firstResponse(`* 1 FETCH (INTERNALDATE "${date}")\r\n`);
     const error = assertThrows(() => toImapEvent(response), ProtocolError, undefined, date);
-    assertEquals(error.code, "BAD_RESPONSE");
+    assertEquals(error.code, "BAD_REPLY");
   }
 });
 
@@ -480,7 +480,7 @@ Deno.test("toImapEvent() refuses malformed known responses", async () => {
       continue;
     }
     const error = assertThrows(() => toImapEvent(response), ProtocolError, undefined, wire);
-    assertEquals(error.code, "BAD_RESPONSE", wire);
+    assertEquals(error.code, "BAD_REPLY", wire);
   }
 });
 

@@ -338,7 +338,7 @@ Deno.test("parseMessage() and StreamedPart.bytes() enforce maxSize on decoded co
     "\r\n";
   assertEquals((await parseMessage(message, { maxSize: 3000 })).content.length, 3000);
   const error = await assertRejects(() => parseMessage(message, { maxSize: 2999 }), ProtocolError);
-  assertEquals(error.code, "TOO_LARGE");
+  assertEquals(error.code, "BODY_TOO_LARGE");
   const part = await readMessage(message);
   await assertRejects(() => part.bytes({ maxSize: 100 }), ProtocolError, "exceeds 100");
 });

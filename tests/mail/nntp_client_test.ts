@@ -1,5 +1,6 @@
 import { NntpClient } from "../../mail/nntp_client.ts";
 import { NntpReplyError } from "../../mail/nntp_reply_error.ts";
+import { MissingExtensionError } from "../../net/missing_extension_error.ts";
 import { ProtocolError } from "../../net/protocol_error.ts";
 import {
   assert,
@@ -330,7 +331,7 @@ Deno.test("NntpClient.over() caps the line count with maxLines", async () => {
   ]);
   const items = await nntp.over({ from: 1, to: 3 }, { format: "default", maxLines: 2 });
   const error = await assertRejects(() => items.toArray(), ProtocolError);
-  assertEquals(error.code, "RESPONSE_TOO_LARGE");
+  assertEquals(error.code, "REPLY_TOO_LARGE");
   assert(nntp.closed);
 });
 
@@ -643,9 +644,9 @@ Deno.test("NntpClient.auth() never sends a password in clear to a remote host", 
   ], { serverName: "news.example.com" });
   const error = await assertRejects(
     () => nntp.auth({ username: "mulder", password: "trustno1" }),
-    ProtocolError,
+    MissingExtensionError,
   );
-  assertEquals(error.code, "NO_AUTH_METHOD");
+  assertEquals(error.extension, "AUTHINFO");
   await assertRejects(
     () => nntp.auth({ username: "mulder", password: "trustno1" }, { mechanism: "USER" }),
     TypeError,
@@ -741,8 +742,8 @@ Deno.test("NntpClient.startTls() refuses when STARTTLS is not advertised", async
     { expect: "CAPABILITIES\r\n" },
     { send: "101 caps\r\nVERSION 2\r\n.\r\n" },
   ]);
-  const error = await assertRejects(() => nntp.startTls(), ProtocolError);
-  assertEquals(error.code, "STARTTLS_UNAVAILABLE");
+  const error = await assertRejects(() => nntp.startTls(), MissingExtensionError);
+  assertEquals(error.extension, "STARTTLS");
   await peer.done;
   nntp.close();
 });

@@ -1,5 +1,6 @@
 import { Pop3Client, type Pop3ClientOptions } from "../../mail/pop3_client.ts";
 import { Pop3Error } from "../../mail/pop3_error.ts";
+import { MissingExtensionError } from "../../net/missing_extension_error.ts";
 import { ProtocolError } from "../../net/protocol_error.ts";
 import { ScriptedPeer, type ScriptStep } from "../_helpers/scripted_peer.ts";
 import {
@@ -148,10 +149,10 @@ Deno.test("Pop3Client.apop() sends the RFC 1939 digest of timestamp and password
   pop.close();
 });
 
-Deno.test("Pop3Client.apop() fails with APOP_UNAVAILABLE when the greeting has no timestamp", async () => {
+Deno.test("Pop3Client.apop() fails with MissingExtensionError when the greeting has no timestamp", async () => {
   const { peer, pop } = open([{ send: "+OK ready\r\n" }]);
-  const error = await assertRejects(() => pop.apop("mulder", "x"), ProtocolError);
-  assertEquals(error.code, "APOP_UNAVAILABLE");
+  const error = await assertRejects(() => pop.apop("mulder", "x"), MissingExtensionError);
+  assertEquals(error.extension, "APOP");
   assertEquals(peer.written, "");
   assert(!pop.closed);
   pop.close();
@@ -708,7 +709,7 @@ Deno.test("Pop3Client.connect() with requireTls sends nothing after a missing or
       })
     );
     if (offer) assertInstanceOf(error, Pop3Error);
-    else assertEquals((error as ProtocolError).code, "STARTTLS_UNAVAILABLE");
+    else assertEquals(error instanceof MissingExtensionError && error.extension, "STLS");
     await server.finished();
     assertEquals(server.sessions[0]!.received, offer ? ["CAPA", "STLS"] : ["CAPA"]);
   }

@@ -244,17 +244,17 @@ Deno.test("BufferedReader.readUntil() handles partial and self-overlapping delim
   });
 });
 
-Deno.test("BufferedReader.readUntil() accepts exactly maxLength bytes and throws TOO_LONG for one more", async () => {
+Deno.test("BufferedReader.readUntil() accepts exactly maxLength bytes and throws LINE_TOO_LONG for one more", async () => {
   await everySplit("12345END12345", async (reader, label) => {
     assertEquals(dec(await reader.readUntil("END", { maxLength: 5 })), "12345", label);
     assertEquals(dec(await reader.peek(5)), "12345", label);
   });
   await everySplit("123456END", async (reader, label) => {
-    await rejectsCode(reader.readUntil("END", { maxLength: 5 }), "TOO_LONG", label);
+    await rejectsCode(reader.readUntil("END", { maxLength: 5 }), "LINE_TOO_LONG", label);
   });
   const source = endless(0x2e);
   const reader = new BufferedReader(source, { bufferSize: 4 });
-  await rejectsCode(reader.readUntil("\r\n", { maxLength: 50 }), "TOO_LONG");
+  await rejectsCode(reader.readUntil("\r\n", { maxLength: 50 }), "LINE_TOO_LONG");
   assertLessOrEqual(source.total, 52 + 7);
 });
 

@@ -117,7 +117,7 @@ Deno.test("FtpClient.downloadDir() stops at maxDepth", async () => {
       () => ftp.downloadDir("/a", `${dir}/out`, { maxDepth: 1 }),
       ProtocolError,
     );
-    assertEquals(error.code, "MIRROR_TOO_DEEP");
+    assertEquals(error.code, "TOO_DEEP");
     const done = await ftp.downloadDir("/a", `${dir}/out2`, { maxDepth: 2 });
     assertEquals(done.files, 1);
   });

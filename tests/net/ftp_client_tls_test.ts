@@ -6,7 +6,7 @@
  */
 import { FtpClient } from "../../net/ftp_client.ts";
 import { FtpReplyError } from "../../net/ftp_reply_error.ts";
-import { ProtocolError } from "../../net/protocol_error.ts";
+import { MissingExtensionError } from "../../net/missing_extension_error.ts";
 import { testCert, VERIFIED_NAME } from "../_helpers/tls.ts";
 import {
   assert,
@@ -79,9 +79,9 @@ Deno.test("FtpClient.connect() with requireTls refuses a server without AUTH TLS
   await using server = startTestFtpServer({ files: FILES });
   const error = await assertRejects(
     () => FtpClient.connect({ port: server.port, requireTls: true, user: "mulder", password: "x" }),
-    ProtocolError,
+    MissingExtensionError,
   );
-  assertEquals(error.code, "STARTTLS_UNAVAILABLE");
+  assertEquals(error.extension, "AUTH TLS");
   await new Promise((r) => setTimeout(r, 50));
   assertEquals(server.commands.filter((c) => c.startsWith("USER")), []);
 });

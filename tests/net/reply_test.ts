@@ -240,7 +240,7 @@ Deno.test("readReply() matches expect as a prefix of the code", async () => {
       const error = await assertRejects(() => readReply(reader, { expect }), ReplyError);
       assertEquals(error.code, code);
       assertEquals(error.lines, ["first", "last"]);
-      assertEquals(error.message, `Server replied ${code}: first last`);
+      assertEquals(error.message, `Cannot complete command: server replied ${code} first last`);
     }
     // The whole reply is consumed either way.
     assertEquals(await reader.readLine(), "220 after", `${code} vs ${expect}`);

@@ -8,13 +8,7 @@ import { startTlsServer } from "../../net/start_tls_server.ts";
 import { TcpServer } from "../../net/tcp_server.ts";
 import { TextConn } from "../../net/text_conn.ts";
 import { ProtocolError } from "../../net/protocol_error.ts";
-import {
-  assert,
-  assertEquals,
-  assertRejects,
-  assertStringIncludes,
-  assertThrows,
-} from "../_helpers/assert.ts";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "../_helpers/assert.ts";
 import { testCert } from "../_helpers/tls.ts";
 
 const encoder = new TextEncoder();

@@ -271,7 +271,7 @@ Deno.test("TelnetClient.readUntil() caps what it accumulates and leaves the byte
   await using telnet = new TelnetClient(peer.conn, { maxBufferSize: 64 });
   peer.push("y".repeat(100));
   const error = await assertRejects(() => telnet.readUntil("login: "), ProtocolError);
-  assertEquals(error.code, "TOO_LONG");
+  assertEquals(error.code, "LINE_TOO_LONG");
   assertEquals(await telnet.readSome(), "y".repeat(64));
 });
 
@@ -300,7 +300,7 @@ Deno.test("TelnetClient.readAll() times out with a TimeoutError and keeps the by
   const error = await assertRejects(() => telnet.readAll({ timeout: 50 }), DOMException);
   assertEquals(error.name, "TimeoutError");
   peer.push("x".repeat(2000));
-  assertEquals((await assertRejects(() => telnet.readAll(), ProtocolError)).code, "TOO_LONG");
+  assertEquals((await assertRejects(() => telnet.readAll(), ProtocolError)).code, "LINE_TOO_LONG");
   assert((await telnet.readVeryEager()).startsWith("partialxxx"));
 });
 
