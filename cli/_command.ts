@@ -8,6 +8,10 @@
  */
 
 import { writeAll } from "../net/_io.ts";
+import config from "../deno.json" with { type: "json" };
+
+/** The version of inetkit, from deno.json. */
+const VERSION: string = config.version;
 
 /** Where a command prints; tests pass their own to capture output. */
 export interface CommandIo {
@@ -17,10 +21,29 @@ export interface CommandIo {
   err(text: string): void;
   /** Writes raw bytes to standard output (bodies that are not text). */
   write(bytes: Uint8Array): Promise<void>;
-  /** Whether standard output is a terminal (progress bars only then). */
+  /** Whether standard output is a terminal (binary bodies are then refused, as curl does). */
   isTerminal: boolean;
   /** Standard input as a stream. */
   stdin: ReadableStream<Uint8Array>;
+  /**
+   * Whether standard error is a terminal: progress bars are drawn only then.
+   *
+   * @default {false}
+   */
+  errIsTerminal?: boolean;
+  /**
+   * The width of the terminal in columns, asked again at every call (the
+   * window may be resized); `undefined` when unknown.
+   *
+   * @default {undefined}
+   */
+  columns?: () => number | undefined;
+  /**
+   * A clock in milliseconds, for progress rates and "after N ms" in messages.
+   *
+   * @default {performance.now}
+   */
+  now?: () => number;
 }
 
 /** One subcommand of `cli/main.ts`. */
@@ -44,6 +67,15 @@ export function denoIo(): CommandIo {
     write: (bytes) => writeAll(Deno.stdout, bytes),
     isTerminal: Deno.stdout.isTerminal(),
     stdin: Deno.stdin.readable,
+    errIsTerminal: Deno.stderr.isTerminal(),
+    columns: () => {
+      try {
+        return Deno.consoleSize().columns;
+      } catch {
+        return undefined;
+      }
+    },
+    now: () => performance.now(),
   };
 }
 
@@ -169,6 +201,198 @@ export function flagBoolean(parsed: ParsedArgs, name: string): boolean {
   return parsed.flags.has(name);
 }
 
+/**
+ * A failure with the exit code it maps to: {@linkcode runCommand} prints
+ * `inetkit NAME: message` on standard error and returns `exitCode`.
+ */
+export class CommandError extends Error {
+  /** The process exit code. */
+  readonly exitCode: number;
+  /** Creates a failure with an exit code (1 unless told). */
+  constructor(message: string, exitCode = 1, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CommandError";
+    this.exitCode = exitCode;
+  }
+}
+
+/** curl's exit code for a CA certificate file that cannot be used. */
+export const CACERT_EXIT = 77;
+
+/**
+ * Reads a `--cacert FILE` (PEM); `undefined` for no file.
+ *
+ * @throws {CommandError} Exit code 77 (curl's) when the file cannot be read
+ *   or holds no PEM certificate.
+ */
+export async function readCaCerts(file: string | undefined): Promise<string[] | undefined> {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (error) {
+    throw new CommandError(
+      `Cannot read the CA certificate file ${file}: ${osMessage(error)}`,
+      CACERT_EXIT,
+      { cause: error },
+    );
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new CommandError(
+      `Cannot use the CA certificate file ${file}: it holds no PEM certificate`,
+      CACERT_EXIT,
+    );
+  }
+  return [text];
+}
+
+/**
+ * An error's message without Deno's "(os error 111)", "(ECONNREFUSED)" and
+ * "open '/path'" tails.
+ */
+export function osMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.replace(/ \(os error \d+\)/g, "").replace(/ \([A-Z][A-Z0-9_]+\)$/, "")
+    // Deno's "readfile '/x'" tail: the caller names the path already.
+    .replace(/: [a-z]+ '[^']*'$/, "");
+}
+
+/** `127.0.0.1`, `[::1]`: a host as it is shown before "port N". */
+function shownHost(hostname: string): string {
+  return hostname.includes(":") && !hostname.startsWith("[") ? `[${hostname}]` : hostname;
+}
+
+/** Whether an error (or one of its causes) is a failed host name lookup. */
+export function isResolveError(error: unknown): boolean {
+  return causeChain(error).some((e) =>
+    /lookup address|name resolution|dns error|Name or service not known|nodename nor servname/i
+      .test(e instanceof Error ? e.message : "")
+  );
+}
+
+/**
+ * Says what failed while connecting, naming the host, the port and the time
+ * taken as curl does ("Failed to connect to 127.0.0.1 port 9 after 0 ms:
+ * Connection refused", "Could not resolve host: example.invalid"); `null`
+ * for a failure that is not a connection failure.
+ *
+ * @param error What the connect failed with.
+ * @param hostname The host that was dialled.
+ * @param port The port.
+ * @param elapsed Milliseconds from the start of the attempt.
+ * @param what Words before the host, such as `"proxy "`.
+ * @returns The message, or `null`.
+ *
+ * @example
+ * ```ts
+ * import { connectFailure } from "./_command.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const refused = new Deno.errors.ConnectionRefused("Connection refused (os error 111)");
+ * assertEquals(
+ *   connectFailure(refused, "127.0.0.1", 9, 0.4),
+ *   "Failed to connect to 127.0.0.1 port 9 after 0 ms: Connection refused",
+ * );
+ * ```
+ */
+export function connectFailure(
+  error: unknown,
+  hostname: string,
+  port: number,
+  elapsed: number,
+  what = "",
+): string | null {
+  if (isResolveError(error)) return `Could not resolve ${what.trim() || "host"}: ${hostname}`;
+  for (const e of causeChain(error)) {
+    if (
+      e instanceof Deno.errors.ConnectionRefused || e instanceof Deno.errors.AddrNotAvailable ||
+      e instanceof Deno.errors.NetworkUnreachable || e instanceof Deno.errors.TimedOut
+    ) {
+      return `Failed to connect to ${what}${shownHost(hostname)} port ${port} after ${
+        Math.round(elapsed)
+      } ms: ${osMessage(e)}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Turns a failure to listen into a message naming the address and the port
+ * and what to do (`--port 0`); other errors are returned unchanged.
+ *
+ * @param error What `Deno.listen` (or a server's constructor) threw.
+ * @param hostname The address to bind.
+ * @param port The port.
+ * @param flag The option that sets the port.
+ * @returns A {@linkcode CommandError}, or `error` itself.
+ */
+export function listenFailure(
+  error: unknown,
+  hostname: string,
+  port: number,
+  flag = "--port",
+): unknown {
+  const where = `Cannot listen on ${shownHost(hostname)} port ${port}`;
+  if (error instanceof Deno.errors.AddrInUse) {
+    return new CommandError(
+      `${where}: the address is already in use (another server runs there; ` +
+        `${flag} 0 picks a free port)`,
+      1,
+      { cause: error },
+    );
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return new CommandError(
+      `${where}: ${hostname} is not an address of this machine (see --host)`,
+      1,
+      { cause: error },
+    );
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return new CommandError(
+      `${where}: permission denied (ports below 1024 need privileges; ${flag} 0 picks a free port)`,
+      1,
+      { cause: error },
+    );
+  }
+  return error;
+}
+
+/** The older ProtocolError codes for what is now a `MissingExtensionError`. */
+const MISSING_CODES: Record<string, string> = {
+  STARTTLS_UNAVAILABLE: "STARTTLS",
+  NO_SASL_MECHANISM: "SASL",
+  LOGIN_DISABLED: "LOGIN",
+};
+
+/**
+ * The extension a failure says the server lacks (`"STARTTLS"`, `"STLS"`,
+ * `"AUTH TLS"`, `"SASL"`, ...), from a `MissingExtensionError` (or the
+ * older `ProtocolError` codes for the same), in the error or its causes;
+ * `null` for other failures.
+ */
+export function missingExtension(error: unknown): string | null {
+  for (const e of causeChain(error)) {
+    const candidate = e as { name?: unknown; extension?: unknown; code?: unknown };
+    if (candidate?.name === "MissingExtensionError" && typeof candidate.extension === "string") {
+      return candidate.extension;
+    }
+    if (typeof candidate?.code === "string" && MISSING_CODES[candidate.code] !== undefined) {
+      return MISSING_CODES[candidate.code]!;
+    }
+  }
+  return null;
+}
+
+function causeChain(error: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (let e = error; e !== undefined && e !== null && out.length < 8;) {
+    out.push(e);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return out;
+}
+
 /** Parses a port number or throws a usage error. */
 export function parsePort(text: string, what = "port"): number {
   const n = Number(text);
@@ -176,19 +400,34 @@ export function parsePort(text: string, what = "port"): number {
   return n;
 }
 
+/** The `--version` line: `inetkit 0.1.0 (deno 2.9.6)`. */
+export function versionText(): string {
+  return `inetkit ${VERSION} (deno ${Deno.version.deno})\n`;
+}
+
 /**
- * Runs a command with `--help` handling and the exit-code rules of
- * `cli/main.ts`: 0 success, 1 failure (message on stderr), 2 usage error
- * (one line and a pointer to `--help` on stderr).
+ * Runs a command with `--help` and `--version` handling and the exit-code
+ * rules of `cli/main.ts`: 0 success, 1 failure (message on stderr), 2 usage
+ * error (one line and a pointer to `--help` on stderr), and the exit code
+ * of a {@linkcode CommandError}.
  */
 export async function runCommand(command: Command, args: string[], io: CommandIo): Promise<number> {
-  if (args.includes("--help") || args.includes("-h")) {
+  const options = args.includes("--") ? args.slice(0, args.indexOf("--")) : args;
+  if (options.includes("--help") || options.includes("-h")) {
     io.out(command.help);
+    return 0;
+  }
+  if (options.includes("--version")) {
+    io.out(versionText());
     return 0;
   }
   try {
     return await command.run(args, io);
   } catch (error) {
+    if (error instanceof CommandError) {
+      io.err(`inetkit ${command.name}: ${error.message}\n`);
+      return error.exitCode;
+    }
     if (error instanceof UsageError) {
       // One line and a pointer, as curl does: the full help only on --help.
       io.err(

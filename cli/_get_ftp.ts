@@ -2,8 +2,10 @@
  * The ftp: and ftps: side of `inetkit get`, as curl does it: download to
  * standard output or `-o FILE` (with the progress bar), `-C -` to resume a
  * download or an upload, `-T FILE` to upload, a directory URL (or `-l`)
- * prints the listing, `--ssl-reqd` requires TLS, `ftps:` is implicit TLS,
- * `-P` uses active mode, and curl's exit codes for FTP failures.
+ * prints the listing, `--ssl-reqd` (or `--starttls`) requires TLS, AUTH TLS
+ * is used whenever offered (verified), `--no-tls` stays in clear, a password
+ * goes in clear only to loopback or with `--insecure-auth`, `ftps:` is
+ * implicit TLS, `-P` uses active mode, and curl's exit codes for FTP failures.
  *
  * @module
  */
@@ -15,26 +17,34 @@ import { FtpUrlHandler } from "../url/ftp_handler.ts";
 import { parseFtpUrl } from "../url/_ftp_url.ts";
 import { ProxyHandler } from "../url/proxy_handler.ts";
 import { URLError } from "../url/url_error.ts";
-import type { UrlProgress } from "../url/url_request.ts";
 import {
+  CommandError,
   type CommandIo,
+  connectFailure,
   flagBoolean,
   flagString,
+  missingExtension,
   type ParsedArgs,
+  readCaCerts,
   UsageError,
 } from "./_command.ts";
 import { GET_FTP_EXIT } from "./_get_exit.ts";
+import {
+  bodyToStdout,
+  fileWriteError,
+  OutputError,
+  WRITE_EXIT,
+  writeStdout,
+} from "./_get_output.ts";
+import { type ProgressBar, progressBarFor } from "./_progress.ts";
 
 /** What `get` lends its FTP part. */
 export interface FtpGetTools {
-  /** The progress bar of `get`, for a terminal. */
-  progressBar(io: CommandIo): (progress: UrlProgress) => void;
   /** `get`'s exit code for failures that are not FTP's own. */
   exitCodeFor(error: unknown, proxied: boolean): number;
 }
 
-/** curl's "failed writing" and "could not connect". */
-const WRITE_EXIT = 23;
+/** curl's "could not connect". */
 const CONNECT_EXIT = 7;
 
 /** The flags `get` accepts that mean nothing for FTP. */
@@ -55,7 +65,7 @@ class LocalError extends Error {
  * @param url The URL (credentials still in it).
  * @param parsed The parsed command line.
  * @param io Where to print.
- * @param tools The progress bar and the generic exit codes of `get`.
+ * @param tools The generic exit codes of `get`.
  * @returns The exit code.
  */
 export async function runFtpGet(
@@ -67,24 +77,31 @@ export async function runFtpGet(
   for (const flag of HTTP_ONLY) {
     if (parsed.flags.has(flag)) throw new UsageError(`--${flag} is not supported for ftp URLs`);
   }
-  const output = flagString(parsed, "output");
+  const outputFlag = flagString(parsed, "output");
+  // -o - is standard output, binary or not (curl).
+  const output = outputFlag === "-" ? undefined : outputFlag;
+  const forceStdout = outputFlag === "-";
   const resume = flagString(parsed, "continue-at") !== undefined;
   const uploadFile = flagString(parsed, "upload-file");
   if (resume && uploadFile === undefined && output === undefined) {
     throw new UsageError("-C - needs -o FILE (or -T FILE)");
   }
-  if (uploadFile !== undefined && output !== undefined) {
+  if (uploadFile !== undefined && outputFlag !== undefined) {
     throw new UsageError("-T and -o exclude each other");
   }
   const timeoutText = flagString(parsed, "timeout");
   const timeout = timeoutText === undefined ? undefined : Number(timeoutText);
-  const silent = flagBoolean(parsed, "silent");
-  const progress = io.isTerminal && !silent && (output !== undefined || uploadFile !== undefined)
-    ? tools.progressBar(io)
+  const requireTls = flagBoolean(parsed, "ssl-reqd") || flagBoolean(parsed, "starttls");
+  const noTls = flagBoolean(parsed, "no-tls");
+  if (noTls && requireTls) throw new UsageError("--no-tls and --ssl-reqd exclude each other");
+  if (noTls && url.protocol === "ftps:") {
+    throw new UsageError("--no-tls is for ftp:// URLs (ftps:// is TLS from the first byte)");
+  }
+  const insecureAuth = flagBoolean(parsed, "insecure-auth");
+  const bar = output !== undefined || uploadFile !== undefined
+    ? progressBarFor(io, flagBoolean(parsed, "silent"))
     : undefined;
-  const caFile = flagString(parsed, "cacert");
-  const caCerts = caFile === undefined ? undefined : [await Deno.readTextFile(caFile)];
-  const requireTls = flagBoolean(parsed, "ssl-reqd");
+  const caCerts = await readCaCerts(flagString(parsed, "cacert"));
   const ftpPort = flagString(parsed, "ftp-port");
 
   let target;
@@ -109,17 +126,20 @@ export async function runFtpGet(
     if (uploadFile !== undefined || resume) {
       throw new UsageError("-T and -C - are not supported through a proxy");
     }
-    return await viaProxy(url, proxy, { output, timeout, caCerts, io, progress, tools });
+    return await viaProxy(url, proxy, { output, forceStdout, timeout, caCerts, io, bar, tools });
   }
 
   let ftp: FtpClient | undefined;
+  const now = io.now ?? (() => performance.now());
+  const started = now();
   try {
     ftp = await FtpClient.connect({
       hostname: target.hostname,
       port: target.port,
-      tls: target.implicitTls ? { caCerts } : undefined,
+      tls: target.implicitTls ? { caCerts } : noTls ? false : undefined,
       caCerts,
       requireTls,
+      allowInsecureAuth: insecureAuth,
       passive: ftpPort === undefined,
       activeAddress: ftpPort === undefined || ftpPort === "-" ? undefined : ftpPort,
       user: user ?? "anonymous",
@@ -133,20 +153,37 @@ export async function runFtpGet(
     }
     if (uploadFile !== undefined) {
       const name = target.file !== "" ? target.file : baseName(uploadFile);
-      await upload(ftp, uploadFile, name, { resume, progress });
+      await upload(ftp, uploadFile, name, { resume, bar });
     } else if (target.file === "" || target.type === "d" || flagBoolean(parsed, "list-only")) {
       const path = target.file === "" ? undefined : target.file;
       const names = target.type === "d" || flagBoolean(parsed, "list-only");
       const lines = names ? await ftp.nlst(path) : await ftp.dir(path);
       const text = lines.length === 0 ? "" : lines.join("\n") + "\n";
-      await writeOut(ReadableStream.from([new TextEncoder().encode(text)]), output, false, io);
+      if (output === undefined) await writeStdout(io, text);
+      else await writeOut(ReadableStream.from([new TextEncoder().encode(text)]), output, false, io);
     } else {
-      await download(ftp, target.file, target.type === "a", { output, resume, progress, io });
+      await download(ftp, target.file, target.type === "a", {
+        output,
+        forceStdout,
+        resume,
+        bar,
+        io,
+      });
     }
     await ftp.quit().catch(() => {});
     return 0;
   } catch (error) {
-    io.err(`inetkit get: ${describe(error)}\n`);
+    bar?.stop();
+    if (error instanceof OutputError) {
+      io.err(error.text);
+      return WRITE_EXIT;
+    }
+    const elapsed = now() - started;
+    io.err(
+      `inetkit get: ${
+        connectFailure(error, target.hostname, target.port, elapsed) ?? describe(error, url)
+      }\n`,
+    );
     return exitCode(error, tools);
   } finally {
     ftp?.close();
@@ -159,8 +196,9 @@ async function download(
   ascii: boolean,
   options: {
     output: string | undefined;
+    forceStdout: boolean;
     resume: boolean;
-    progress: ((p: UrlProgress) => void) | undefined;
+    bar: ProgressBar | undefined;
     io: CommandIo;
   },
 ): Promise<void> {
@@ -181,9 +219,11 @@ async function download(
       if (!(error instanceof FtpReplyError) || (error.code === 550 && offset > 0)) throw error;
     }
   }
+  const bar = options.bar;
+  bar?.resumeFrom(offset);
   if (offset > 0 && size !== null) {
     if (offset === size) {
-      options.progress?.({ loaded: size, total: size, done: true });
+      bar?.finish(size, size);
       return; // curl: "File already completely downloaded"
     }
     if (offset > size) {
@@ -193,23 +233,24 @@ async function download(
       );
     }
   }
-  const progress = options.progress;
   const body = await ftp.download(file, {
     type: ascii ? "A" : "I",
     offset,
     size: size === null ? undefined : size - offset,
-    onProgress: progress === undefined
+    onProgress: bar === undefined
       ? undefined
-      : (p) => progress({ loaded: p.loaded + offset, total: size, done: p.done }),
+      : (p) => bar.onProgress({ loaded: p.loaded + offset, total: size, done: p.done }),
   });
-  await writeOut(body, options.output, offset > 0, options.io);
+  if (options.output === undefined) {
+    await bodyToStdout(body, options.io, { force: options.forceStdout });
+  } else await writeOut(body, options.output, offset > 0, options.io);
 }
 
 async function upload(
   ftp: FtpClient,
   localPath: string,
   remoteName: string,
-  options: { resume: boolean; progress: ((p: UrlProgress) => void) | undefined },
+  options: { resume: boolean; bar: ProgressBar | undefined },
 ): Promise<void> {
   let file: Deno.FsFile;
   let localSize: number;
@@ -233,18 +274,19 @@ async function upload(
         if (!(error instanceof FtpReplyError)) throw error;
       }
       if (offset >= localSize) {
-        options.progress?.({ loaded: localSize, total: localSize, done: true });
+        options.bar?.finish(localSize, localSize);
         return;
       }
       await file.seek(offset, Deno.SeekMode.Start);
     }
-    const progress = options.progress;
+    const bar = options.bar;
+    bar?.resumeFrom(offset);
     await ftp.upload(remoteName, file.readable, {
       append: offset > 0,
       size: localSize - offset,
-      onProgress: progress === undefined
+      onProgress: bar === undefined
         ? undefined
-        : (p) => progress({ loaded: p.loaded + offset, total: localSize, done: p.done }),
+        : (p) => bar.onProgress({ loaded: p.loaded + offset, total: localSize, done: p.done }),
     });
   } finally {
     try {
@@ -255,23 +297,19 @@ async function upload(
   }
 }
 
-/** Writes a body to standard output or a file (appending to resume). */
+/** Writes a body to a file (appending to resume). */
 async function writeOut(
   body: ReadableStream<Uint8Array>,
-  output: string | undefined,
+  output: string,
   append: boolean,
-  io: CommandIo,
+  _io: CommandIo,
 ): Promise<void> {
-  if (output === undefined) {
-    for await (const chunk of body) await io.write(chunk);
-    return;
-  }
   let file: Deno.FsFile;
   try {
     file = await Deno.open(output, { write: true, create: true, append, truncate: !append });
   } catch (error) {
     await body.cancel().catch(() => {});
-    throw new LocalError(`Cannot write ${output}: ${(error as Error).message}`, WRITE_EXIT, error);
+    throw fileWriteError(output, error);
   }
   try {
     // Read into one buffer, again and again: a large download stays small.
@@ -285,11 +323,7 @@ async function writeOut(
         while (at < value.length) at += await file.write(value.subarray(at));
       } catch (error) {
         await reader.cancel().catch(() => {});
-        throw new LocalError(
-          `Cannot write ${output}: ${(error as Error).message}`,
-          WRITE_EXIT,
-          error,
-        );
+        throw fileWriteError(output, error);
       }
       buffer = value.buffer as ArrayBuffer;
     }
@@ -321,10 +355,11 @@ async function viaProxy(
   proxy: URL,
   options: {
     output: string | undefined;
+    forceStdout: boolean;
     timeout: number | undefined;
     caCerts: string[] | undefined;
     io: CommandIo;
-    progress: ((p: UrlProgress) => void) | undefined;
+    bar: ProgressBar | undefined;
     tools: FtpGetTools;
   },
 ): Promise<number> {
@@ -332,15 +367,35 @@ async function viaProxy(
     new ProxyHandler({}),
     new FtpUrlHandler({ proxy: proxy.href, caCerts: options.caCerts }),
   );
+  const now = options.io.now ?? (() => performance.now());
+  const started = now();
   try {
     const response = await opener.open(url, {
       timeout: options.timeout,
-      onProgress: options.progress,
+      onProgress: options.bar?.onProgress,
     });
-    if (response.body !== null) await writeOut(response.body, options.output, false, options.io);
+    if (response.body !== null) {
+      if (options.output === undefined) {
+        await bodyToStdout(response.body, options.io, {
+          contentType: response.headers.get("content-type"),
+          force: options.forceStdout,
+        });
+      } else await writeOut(response.body, options.output, false, options.io);
+    }
     return 0;
   } catch (error) {
-    options.io.err(`inetkit get: ${describe(error)}\n`);
+    options.bar?.stop();
+    if (error instanceof OutputError) {
+      options.io.err(error.text);
+      return WRITE_EXIT;
+    }
+    const port = proxy.port === "" ? (proxy.protocol === "https:" ? 443 : 80) : Number(proxy.port);
+    const hostname = proxy.hostname.replace(/^\[(.*)\]$/, "$1");
+    options.io.err(
+      `inetkit get: ${
+        connectFailure(error, hostname, port, now() - started, "proxy ") ?? describe(error, url)
+      }\n`,
+    );
     return exitCode(error, options.tools, true);
   }
 }
@@ -359,6 +414,7 @@ function causes(error: unknown): unknown[] {
 function exitCode(error: unknown, tools: FtpGetTools, proxied = false): number {
   for (const e of causes(error)) {
     if (e instanceof LocalError) return e.exit;
+    if (e instanceof CommandError) return e.exitCode;
     if (e instanceof FtpReplyError) {
       const verb = (e.command ?? "").split(" ")[0]!.toUpperCase();
       switch (verb) {
@@ -396,8 +452,10 @@ function exitCode(error: unknown, tools: FtpGetTools, proxied = false): number {
       }
       return 1;
     }
+    if (missingExtension(e) === "AUTH TLS" || missingExtension(e) === "STARTTLS") {
+      return GET_FTP_EXIT.sslRequired;
+    }
     if (e instanceof ProtocolError) {
-      if (e.code === "STARTTLS_UNAVAILABLE") return GET_FTP_EXIT.sslRequired;
       if (e.code === "INSECURE_AUTH") return GET_FTP_EXIT.loginDenied;
       if (e.code === "BAD_PASV_REPLY" || e.code === "BAD_EPSV_REPLY") {
         return GET_FTP_EXIT.weirdPasv;
@@ -409,8 +467,18 @@ function exitCode(error: unknown, tools: FtpGetTools, proxied = false): number {
   return tools.exitCodeFor(error, proxied);
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** The message, naming the URL (without its password) when the message does not. */
+function describe(error: unknown, url: URL): string {
+  let message = error instanceof Error ? error.message : String(error);
+  // The library's advice names its option; on the command line it is a flag.
+  message = message.replace("set allowInsecureAuth", "give --insecure-auth")
+    .replace(/ \(os error \d+\)/g, "");
+  const shown = new URL(url.href);
+  shown.password = "";
+  const certificate = causes(error).some((e) =>
+    e instanceof Deno.errors.InvalidData && /certificate/i.test((e as Error).message)
+  );
+  return `${shown.href}: ${message}${certificate ? " (--cacert FILE trusts a private CA)" : ""}`;
 }
 
 function baseName(path: string): string {

@@ -21,10 +21,14 @@ import { Pop3Error } from "../mail/pop3_error.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
 import {
   type CommandIo,
+  connectFailure as connectMessage,
   flagBoolean,
   flagString,
+  missingExtension,
+  osMessage,
   parseArgs,
   parsePort,
+  readCaCerts,
   UsageError,
 } from "./_command.ts";
 
@@ -183,6 +187,8 @@ interface Settings {
   password: string;
   caCerts: string[] | undefined;
   requireTls: boolean;
+  noTls: boolean;
+  now: () => number;
   insecureAuth: boolean;
   timeout: number;
   interval: number;
@@ -246,7 +252,7 @@ export async function runMailRead(
 
 async function parseSettings(args: string[], action: string, io: CommandIo): Promise<Settings> {
   const parsed = parseArgs(args, {
-    booleans: ["starttls", "insecure-auth", "verbose"],
+    booleans: ["starttls", "no-tls", "insecure-auth", "verbose"],
     values: ["password-env", "cacert", "timeout", "interval", "count"],
     aliases: { v: "verbose" },
   });
@@ -287,23 +293,21 @@ async function parseSettings(args: string[], action: string, io: CommandIo): Pro
     return Number(text);
   };
   const starttls = flagBoolean(parsed, "starttls");
-  if (starttls && target.scheme.endsWith("s")) {
-    throw new UsageError("--starttls is for imap:// and pop3:// (imaps:// and pop3s:// are TLS)");
-  }
-  let caCerts: string[] | undefined;
-  const caFile = flagString(parsed, "cacert");
-  if (caFile !== undefined) {
-    try {
-      caCerts = [await Deno.readTextFile(caFile)];
-    } catch (error) {
-      throw new MailCliError(MAIL_EXIT.failed, `Cannot read ${caFile}: ${reason(error)}`);
+  const noTls = flagBoolean(parsed, "no-tls");
+  for (const [flag, given] of [["--starttls", starttls], ["--no-tls", noTls]] as const) {
+    if (given && target.scheme.endsWith("s")) {
+      throw new UsageError(`${flag} is for imap:// and pop3:// (imaps:// and pop3s:// are TLS)`);
     }
   }
+  if (starttls && noTls) throw new UsageError("--starttls and --no-tls exclude each other");
+  const caCerts = await readCaCerts(flagString(parsed, "cacert"));
   return {
     target,
     password,
     caCerts,
     requireTls: starttls,
+    noTls,
+    now: io.now ?? (() => performance.now()),
     insecureAuth: flagBoolean(parsed, "insecure-auth"),
     timeout: number("timeout", 60000)!,
     interval: number("interval", 30)!,
@@ -319,7 +323,9 @@ async function imapOpen(s: Settings): Promise<ImapClient> {
   const options: ImapConnectOptions = {
     hostname: t.hostname,
     port: t.port,
-    tls: t.scheme === "imaps" ? { caCerts: s.caCerts } : undefined,
+    // STARTTLS when offered (verified); only --no-tls stays in clear.
+    tls: t.scheme === "imaps" ? { caCerts: s.caCerts } : s.noTls ? false : undefined,
+    starttls: !s.noTls,
     caCerts: s.caCerts,
     requireTls: s.requireTls,
     allowInsecureAuth: s.insecureAuth,
@@ -328,10 +334,11 @@ async function imapOpen(s: Settings): Promise<ImapClient> {
     debug: s.debug,
   };
   let client: ImapClient;
+  const started = s.now();
   try {
     client = await ImapClient.connect(options);
   } catch (error) {
-    throw connectFailure(error, t);
+    throw connectFailure(error, t, s.now() - started);
   }
   try {
     await client.login({ username: t.user!, password: s.password }, { mechanism: t.mechanism });
@@ -441,7 +448,9 @@ async function popOpen(s: Settings): Promise<Pop3Client> {
   const options: Pop3ConnectOptions = {
     hostname: t.hostname,
     port: t.port,
-    tls: t.scheme === "pop3s" ? { caCerts: s.caCerts } : undefined,
+    // STLS when offered (verified); only --no-tls stays in clear.
+    tls: t.scheme === "pop3s" ? { caCerts: s.caCerts } : s.noTls ? false : undefined,
+    starttls: !s.noTls,
     caCerts: s.caCerts,
     requireTls: s.requireTls,
     allowInsecureAuth: s.insecureAuth,
@@ -450,10 +459,11 @@ async function popOpen(s: Settings): Promise<Pop3Client> {
     debug: s.debug,
   };
   let client: Pop3Client;
+  const started = s.now();
   try {
     client = await Pop3Client.connect(options);
   } catch (error) {
-    throw connectFailure(error, t);
+    throw connectFailure(error, t, s.now() - started);
   }
   try {
     await client.login({ username: t.user!, password: s.password }, { mechanism: t.mechanism });
@@ -569,12 +579,13 @@ function printable(text: string): string {
   return text.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
 }
 
-function connectFailure(error: unknown, t: MailTarget): MailCliError {
+function connectFailure(error: unknown, t: MailTarget, elapsed: number): MailCliError {
   const r = reason(error);
+  const missing = missingExtension(error);
+  if (missing === "STARTTLS" || missing === "STLS") {
+    return new MailCliError(MAIL_EXIT.useSsl, `Cannot start TLS with ${t.server}: ${r}`);
+  }
   for (const e of causes(error)) {
-    if (e instanceof ProtocolError && e.code === "STARTTLS_UNAVAILABLE") {
-      return new MailCliError(MAIL_EXIT.useSsl, `Cannot start TLS with ${t.server}: ${r}`);
-    }
     if (e instanceof ProtocolError && e.code === "STARTTLS_INJECTION") {
       return new MailCliError(MAIL_EXIT.tls, `Cannot start TLS with ${t.server}: ${r}`);
     }
@@ -596,23 +607,29 @@ function connectFailure(error: unknown, t: MailTarget): MailCliError {
       );
     }
     if (timedOut(e)) {
-      return new MailCliError(MAIL_EXIT.timeout, `Cannot connect to ${t.server}: timed out`);
+      return new MailCliError(
+        MAIL_EXIT.timeout,
+        `Cannot connect to ${t.server}: timed out after ${Math.round(elapsed)} ms`,
+      );
     }
     if (e instanceof ProtocolError) {
       return new MailCliError(MAIL_EXIT.badReply, `Cannot connect to ${t.server}: ${r}`);
     }
   }
-  return new MailCliError(MAIL_EXIT.connect, `Cannot connect to ${t.server}: ${r}`);
+  const refused = connectMessage(error, t.hostname, t.port, elapsed);
+  return new MailCliError(
+    MAIL_EXIT.connect,
+    `Cannot connect to ${t.server}: ${refused ?? r}`,
+  );
 }
 
 function loginFailure(error: unknown, t: MailTarget): MailCliError {
-  const r = reason(error);
+  // The library names its option; on the command line it is a flag.
+  const r = reason(error).replace(/\ballowInsecureAuth\b/g, "--insecure-auth");
   if (timedOut(error)) {
     return new MailCliError(MAIL_EXIT.timeout, `Cannot log in to ${t.server}: timed out`);
   }
-  if (
-    error instanceof ProtocolError && !["NO_SASL_MECHANISM", "LOGIN_DISABLED"].includes(error.code)
-  ) {
+  if (error instanceof ProtocolError && missingExtension(error) === null) {
     return new MailCliError(MAIL_EXIT.badReply, `Cannot log in to ${t.server}: ${r}`);
   }
   return new MailCliError(MAIL_EXIT.login, `Cannot log in to ${t.server}: ${r}`);
@@ -621,7 +638,7 @@ function loginFailure(error: unknown, t: MailTarget): MailCliError {
 /** The server's own words for a refusal; the message for anything else. */
 function reason(error: unknown): string {
   if (error instanceof ImapError) {
-    const code = error.code === null ? "" : `[${error.code.name}] `;
+    const code = error.responseCode === null ? "" : `[${error.responseCode.name}] `;
     return `server replied ${error.status} ${code}${error.text}`.trimEnd();
   }
   if (error instanceof Pop3Error) {
@@ -633,7 +650,7 @@ function reason(error: unknown): string {
 }
 
 function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return osMessage(error);
 }
 
 function timedOut(error: unknown): boolean {

@@ -28,16 +28,23 @@ Reads mail over IMAP or POP3. URLs in curl's style:
 
   --password-env VAR   read the password from the environment variable VAR
   --starttls           require STARTTLS/STLS: fail rather than log in in clear
+                       (without it STARTTLS/STLS is still used when offered)
+  --no-tls             stay in clear even when the server offers STARTTLS/STLS
   --cacert FILE        trust the CA certificates in this PEM file
-  --insecure-auth      allow sending the password in clear to a remote host
+  --insecure-auth      allow sending the password in clear to a host that is
+                       not loopback (refused otherwise)
   --timeout MS         milliseconds for each command (default 60000)
   --interval S         watch: seconds between polls without IDLE (default 30)
   --count N            watch: stop after N new messages
   -v, --verbose        print the protocol dialogue to standard error
                        (passwords hidden)
 
+TLS: STARTTLS/STLS is used whenever the server offers it, and the server's
+certificate must verify (--cacert FILE for a private CA): a failed
+verification is an error, never a fallback to clear text.
+
 Exit codes: 0 done, 1 failure, 2 usage, 7 cannot connect, 8 bad server
 reply, 28 timeout, 35 TLS handshake failed, 60 certificate not trusted,
-64 TLS required but not available, 67 login denied, 78 no such mailbox or
-message.
+64 TLS required but not available, 67 login denied (or refused in clear),
+77 the --cacert file cannot be read, 78 no such mailbox or message.
 `;

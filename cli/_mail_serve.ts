@@ -10,9 +10,12 @@
 import { MailLab } from "../mail/mail_lab.ts";
 import {
   type Command,
+  CommandError,
   type CommandIo,
   flagString,
   flagStrings,
+  listenFailure,
+  osMessage,
   parseArgs,
   parsePort,
   runMain,
@@ -92,22 +95,38 @@ export async function startMailServe(
   };
   const hostname = flagString(parsed, "host") ?? "127.0.0.1";
   await Deno.mkdir(dir, { recursive: true });
-  const lab = new MailLab({
-    users: { users },
-    dir,
-    catchAll: user,
-    hostname,
-    ...ports,
-    cert,
-    key,
-    signal,
-    onLog: (event) => {
-      if (event.type === "message" || event.type === "login" || event.type === "login-failed") {
-        io.err(event.text + "\n");
-      }
-    },
-    onError: (error) => io.err(`error: ${error instanceof Error ? error.message : error}\n`),
-  });
+  checkPorts(hostname, ports);
+  let lab: MailLab;
+  try {
+    lab = newLab();
+  } catch (error) {
+    // Taken since checkPorts: name them all.
+    if (listenFailure(error, hostname, 0) === error) throw error;
+    throw new CommandError(
+      `Cannot listen on ${hostname} ports ${ports.smtpPort}, ${ports.pop3Port} and ` +
+        `${ports.imapPort}: ${osMessage(error)} (--smtp-port 0 and the like pick free ports)`,
+      1,
+      { cause: error },
+    );
+  }
+  function newLab(): MailLab {
+    return new MailLab({
+      users: { users },
+      dir,
+      catchAll: user,
+      hostname,
+      ...ports,
+      cert,
+      key,
+      signal,
+      onLog: (event) => {
+        if (event.type === "message" || event.type === "login" || event.type === "login-failed") {
+          io.err(event.text + "\n");
+        }
+      },
+      onError: (error) => io.err(`error: ${error instanceof Error ? error.message : error}\n`),
+    });
+  }
   const show = (addr: Deno.NetAddr) =>
     addr.hostname.includes(":")
       ? `[${addr.hostname}]:${addr.port}`
@@ -123,6 +142,33 @@ export async function startMailServe(
     );
   }
   return { lab, user };
+}
+
+/**
+ * Tries each port first, so that a port that is taken is named with its
+ * flag: the lab listens on three, and its error would not say which one.
+ *
+ * @throws {CommandError} For a port that cannot be listened on.
+ */
+function checkPorts(
+  hostname: string,
+  ports: { smtpPort: number; pop3Port: number; imapPort: number },
+): void {
+  const flags = [
+    ["--smtp-port", ports.smtpPort],
+    ["--pop3-port", ports.pop3Port],
+    ["--imap-port", ports.imapPort],
+  ] as const;
+  for (const [flag, port] of flags) {
+    if (port === 0) continue;
+    let listener: Deno.Listener;
+    try {
+      listener = Deno.listen({ hostname, port });
+    } catch (error) {
+      throw listenFailure(error, hostname, port, flag);
+    }
+    listener.close();
+  }
 }
 
 /** The `mail serve` subcommand (dispatched from `mail`). */

@@ -12,20 +12,28 @@ import { DefaultRealmPasswordManager } from "../url/password_manager.ts";
 import { ProxyHandler } from "../url/proxy_handler.ts";
 import { URLError } from "../url/url_error.ts";
 import type { UrlHandler } from "../url/url_opener.ts";
-import { type UrlProgress, UrlRequest } from "../url/url_request.ts";
+import { UrlRequest } from "../url/url_request.ts";
 import type { UrlResponse } from "../url/url_response.ts";
 import { urlretrieve } from "../url/urlretrieve.ts";
 import {
+  CACERT_EXIT,
   type Command,
+  CommandError,
   type CommandIo,
+  connectFailure,
   flagBoolean,
   flagString,
   flagStrings,
+  isResolveError,
+  osMessage,
   parseArgs,
+  readCaCerts,
   UsageError,
 } from "./_command.ts";
 import { GET_FTP_EXIT } from "./_get_exit.ts";
+import { bodyToStdout, fileWriteError, OutputError, writeStdout } from "./_get_output.ts";
 import "./_get_gopher.ts"; // gopher: URLs
+import { type ProgressBar, progressBarFor } from "./_progress.ts";
 
 /** Exit codes by failure class (curl's numbers, so scripts can share them). */
 export const GET_EXIT = {
@@ -45,16 +53,21 @@ export const GET_EXIT = {
   badReply: 8,
   /** HTTP answer 400 or above. */
   http: 22,
-  /** Writing the output failed. */
+  /** Writing the output failed, standard output was closed (`| head`), or
+   * binary output was refused on a terminal. */
   write: 23,
   /** Timed out. */
   timeout: 28,
   /** TLS handshake or certificate failure. */
   tls: 35,
+  /** A file: URL names a file that cannot be read. */
+  fileRead: 37,
   /** Too many redirects, or a redirect loop. */
   redirects: 47,
   /** The connection broke while receiving. */
   receive: 56,
+  /** The `--cacert` file cannot be read or holds no certificate. */
+  cacert: CACERT_EXIT,
   /** FTP: access denied (9), bad PASV reply (13), partial file (18), RETR failed (19),
    * upload refused (25), local read error (26), PORT failed (30), bad resume (36),
    * TLS required but unavailable (64), login denied (67), remote file not found (78). */
@@ -64,11 +77,14 @@ export const GET_EXIT = {
 const HELP = `Usage: inetkit get URL [options]
        inetkit get -T FILE ftp://HOST/DIR/[NAME]
 
-Fetches a URL (http, https, file, data, ftp, ftps) and prints the body, or
-writes it to a file with -o (with a progress bar on a terminal). An ftp URL
-ending in / prints the directory listing; -T uploads to an ftp URL.
+Fetches a URL (http, https, file, data, ftp, ftps, gopher) and prints the
+body, or writes it to a file with -o (with a progress bar when standard
+error is a terminal). Binary bodies are not printed to a terminal unless
+-o - is given. An ftp URL ending in / prints the directory listing; -T
+uploads to an ftp URL.
 
   -o, --output FILE     write the body to FILE instead of standard output
+                        (- for standard output, binary or not)
   -L, --location        follow redirects (at most 10)
   -u, --user USER:PASS  credentials: Basic, sent with the first request
       --digest          use them for Digest authentication instead
@@ -88,26 +104,65 @@ ending in / prints the directory listing; -T uploads to an ftp URL.
       --cacert FILE     trust the CA certificates in this PEM file
   -T, --upload-file FILE  upload FILE to an ftp URL (to DIR/FILE for a URL ending in /)
       --ssl-reqd        ftp: require TLS (AUTH TLS), fail rather than go on in clear
+      --starttls        the same as --ssl-reqd
+      --no-tls          ftp: stay in clear, even when the server offers AUTH TLS
+      --insecure-auth   ftp: send the password in clear to a host that is not
+                        loopback (without TLS it is refused, exit 67)
   -P, --ftp-port ADDR   ftp: active mode, listening on ADDR (- for the control address)
   -l, --list-only       ftp: list names only (NLST)
 
 ftp: URLs use AUTH TLS when the server offers it (verified; --cacert for a
-private CA); ftps: URLs are implicit TLS (port 990).
+private CA; a certificate that does not verify is an error, never a fallback
+to clear text); ftps: URLs are implicit TLS (port 990).
 
 Exit codes: 0 ok, 1 failed, 2 usage, 3 malformed URL, 5 proxy not resolved,
 6 host not resolved, 7 connection failed, 8 bad reply, 9 FTP access denied,
 13 bad PASV reply, 18 partial file, 19 RETR failed, 22 HTTP 400 or above,
-23 write error, 25 upload refused, 26 read error, 28 timeout, 30 PORT failed,
-35 TLS error, 36 bad resume, 47 too many redirects, 56 connection broke while
-receiving, 64 TLS required, 67 login denied, 78 remote file not found.
+23 write error (also: standard output closed, binary output refused),
+25 upload refused, 26 read error, 28 timeout, 30 PORT failed, 35 TLS error,
+36 bad resume, 37 file: URL unreadable, 47 too many redirects, 56 connection
+broke while receiving, 64 TLS required, 67 login denied (or refused in
+clear), 77 bad --cacert file, 78 remote file not found.
 `;
 
 const encoder = new TextEncoder();
+
+/** The flags that only mean something for ftp: URLs. */
+const FTP_ONLY = [
+  "upload-file",
+  "ssl-reqd",
+  "starttls",
+  "no-tls",
+  "insecure-auth",
+  "ftp-port",
+  "list-only",
+];
 
 /** A redirect handler that follows nothing: without -L, a 3xx is the answer. */
 class NoRedirectHandler extends HttpRedirectHandler {
   override error(): Promise<UrlResponse | null> {
     return Promise.resolve(null);
+  }
+}
+
+/** Where the opener went last (redirects included), for messages that name it. */
+interface Attempt {
+  url: URL;
+  proxy: URL | null;
+  at: number;
+}
+
+/** A handler that only watches: it records every request just before it is opened. */
+class AttemptRecorder implements UrlHandler {
+  readonly order = 10000;
+  last: Attempt;
+  #now: () => number;
+  constructor(url: URL, now: () => number) {
+    this.#now = now;
+    this.last = { url, proxy: null, at: now() };
+  }
+  preprocess(request: UrlRequest): void {
+    this.last = { url: request.parsedUrl, proxy: request.proxy, at: this.#now() };
   }
 }
 
@@ -122,7 +177,18 @@ export const getCommand: Command = {
   help: HELP,
   async run(args, io) {
     const parsed = parseArgs(args, {
-      booleans: ["location", "digest", "include", "silent", "help", "ssl-reqd", "list-only"],
+      booleans: [
+        "location",
+        "digest",
+        "include",
+        "silent",
+        "help",
+        "ssl-reqd",
+        "starttls",
+        "no-tls",
+        "insecure-auth",
+        "list-only",
+      ],
       values: [
         "output",
         "user",
@@ -159,10 +225,13 @@ export const getCommand: Command = {
     });
     const [urlText, ...extra] = parsed.positional;
     if (urlText === undefined || extra.length > 0) throw new UsageError("Expected one URL");
-    const output = flagString(parsed, "output");
+    const outputFlag = flagString(parsed, "output");
     const resume = flagString(parsed, "continue-at");
     if (resume !== undefined && resume !== "-") {
       throw new UsageError("Only -C - (resume from the file's size) is supported");
+    }
+    if (resume !== undefined && outputFlag === "-") {
+      throw new UsageError("-C - needs -o FILE, not standard output");
     }
 
     const timeoutText = flagString(parsed, "timeout");
@@ -180,11 +249,14 @@ export const getCommand: Command = {
     }
     if (url.protocol === "ftp:" || url.protocol === "ftps:") {
       const { runFtpGet } = await import("./_get_ftp.ts");
-      return await runFtpGet(url, parsed, io, { progressBar, exitCodeFor });
+      return await runFtpGet(url, parsed, io, { exitCodeFor });
     }
-    for (const flag of ["upload-file", "ssl-reqd", "ftp-port", "list-only"]) {
+    for (const flag of FTP_ONLY) {
       if (parsed.flags.has(flag)) throw new UsageError(`--${flag} works with ftp URLs only`);
     }
+    // -o - is standard output, binary or not (curl).
+    const output = outputFlag === "-" ? undefined : outputFlag;
+    const forceStdout = outputFlag === "-";
     if (resume !== undefined && output === undefined) throw new UsageError("-C - needs -o FILE");
 
     const headers = new Headers();
@@ -201,10 +273,8 @@ export const getCommand: Command = {
     }
 
     const handlers: UrlHandler[] = [];
-    const caFile = flagString(parsed, "cacert");
-    handlers.push(
-      new HttpUrlHandler({ caCerts: caFile ? [await Deno.readTextFile(caFile)] : undefined }),
-    );
+    const caCerts = await readCaCerts(flagString(parsed, "cacert"));
+    handlers.push(new HttpUrlHandler({ caCerts }));
     if (!flagBoolean(parsed, "location")) handlers.push(new NoRedirectHandler());
     const proxy = flagString(parsed, "proxy");
     const noProxy = flagString(parsed, "noproxy");
@@ -260,32 +330,51 @@ export const getCommand: Command = {
       const pieces: Uint8Array[] = [];
       for (const part of dataParts) {
         if (part === "@-") pieces.push(await new Response(io.stdin).bytes());
-        else if (part.startsWith("@")) pieces.push(await Deno.readFile(part.slice(1)));
-        else pieces.push(encoder.encode(part));
+        else if (part.startsWith("@")) {
+          try {
+            pieces.push(await Deno.readFile(part.slice(1)));
+          } catch (error) {
+            throw new CommandError(
+              `Cannot read ${part.slice(1)} for -d: ${osMessage(error)}`,
+              GET_FTP_EXIT.readError,
+              { cause: error },
+            );
+          }
+        } else pieces.push(encoder.encode(part));
       }
       data = join(pieces, 0x26);
     }
     const method = flagString(parsed, "request");
 
+    const now = io.now ?? (() => performance.now());
+    const recorder = new AttemptRecorder(url, now);
+    handlers.push(recorder);
     await using opener = buildOpener(...handlers);
-    const progress = io.isTerminal && output !== undefined && !flagBoolean(parsed, "silent")
-      ? progressBar(io)
+    const bar = output !== undefined
+      ? progressBarFor(io, flagBoolean(parsed, "silent"))
       : undefined;
     const include = flagBoolean(parsed, "include");
     try {
       if (output !== undefined && resume !== undefined) {
+        if (bar !== undefined) bar.resumeFrom(await sizeOf(output));
         const result = await urlretrieve(url, output, {
           opener,
           headers,
           resume: true,
           timeout,
-          onProgress: progress,
+          onProgress: bar?.onProgress,
         });
-        progress?.({ loaded: result.size, total: result.size, done: true });
-        if (include) io.out(headText(result.status, "", result.headers));
+        bar?.finish(result.size, result.size);
+        if (include) await writeStdout(io, headText(result.status, "", result.headers));
         return GET_EXIT.ok;
       }
-      const request = new UrlRequest(url, { headers, data, method, timeout, onProgress: progress });
+      const request = new UrlRequest(url, {
+        headers,
+        data,
+        method,
+        timeout,
+        onProgress: bar?.onProgress,
+      });
       let response: UrlResponse;
       let code: number = GET_EXIT.ok;
       try {
@@ -295,15 +384,26 @@ export const getCommand: Command = {
         response = error.response;
         if (error.code >= 400) code = GET_EXIT.http;
       }
-      if (include) io.out(headText(response.status, response.statusText, response.headers));
-      await writeBody(response, output, io);
+      if (include) {
+        await writeStdout(io, headText(response.status, response.statusText, response.headers));
+      }
+      await writeBody(response, output, io, forceStdout, bar);
       if (code === GET_EXIT.http) {
-        io.err(`inetkit get: HTTP ${response.status} ${response.statusText}\n`);
+        io.err(
+          `inetkit get: ${
+            shownUrl(recorder.last.url)
+          }: HTTP ${response.status} ${response.statusText}\n`,
+        );
       }
       return code;
     } catch (error) {
-      const code = exitCodeFor(error, proxy !== undefined);
-      io.err(`inetkit get: ${describe(error)}\n`);
+      bar?.stop();
+      if (error instanceof OutputError) {
+        io.err(error.text);
+        return GET_EXIT.write;
+      }
+      const code = exitCodeFor(error, recorder.last.proxy !== null, recorder.last.url);
+      io.err(`inetkit get: ${describeFailure(error, recorder.last, now())}\n`);
       return code;
     } finally {
       if (jar !== undefined && cookieJarFile !== undefined) {
@@ -312,6 +412,14 @@ export const getCommand: Command = {
     }
   },
 };
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
 
 function join(pieces: Uint8Array[], separator: number): Uint8Array {
   const size = pieces.reduce((n, p) => n + p.length, 0) + Math.max(0, pieces.length - 1);
@@ -335,6 +443,8 @@ async function writeBody(
   response: UrlResponse,
   output: string | undefined,
   io: CommandIo,
+  force: boolean,
+  bar: ProgressBar | undefined,
 ): Promise<void> {
   const body = response.body;
   if (output !== undefined) {
@@ -343,10 +453,13 @@ async function writeBody(
       file = await Deno.open(output, { write: true, create: true, truncate: true });
     } catch (error) {
       await body?.cancel();
-      throw new WriteError(output, error);
+      throw fileWriteError(output, error);
     }
     try {
-      if (body === null) return;
+      if (body === null) {
+        bar?.finish(0, 0);
+        return;
+      }
       const reader = body.getReader();
       for (;;) {
         const { value, done } = await reader.read();
@@ -355,7 +468,7 @@ async function writeBody(
           await writeAll(file, value);
         } catch (error) {
           await reader.cancel();
-          throw new WriteError(output, error);
+          throw fileWriteError(output, error);
         }
       }
     } finally {
@@ -364,47 +477,70 @@ async function writeBody(
     return;
   }
   if (body === null) return;
-  for await (const chunk of body) await io.write(chunk);
+  await bodyToStdout(body, io, { contentType: response.headers.get("content-type"), force });
 }
 
-class WriteError extends Error {
-  constructor(path: string, cause: unknown) {
-    super(`Cannot write ${path}: ${(cause as Error).message ?? cause}`, { cause });
-    this.name = "WriteError";
-  }
+/** A URL as messages show it: without credentials. */
+function shownUrl(url: URL): string {
+  const copy = new URL(url.href);
+  copy.username = "";
+  copy.password = "";
+  return copy.href;
 }
 
-function progressBar(io: CommandIo): (progress: UrlProgress) => void {
-  let last = 0;
-  return (p) => {
-    const now = Date.now();
-    if (!p.done && now - last < 100) return;
-    last = now;
-    const width = 30;
-    let line: string;
-    if (p.total !== null && p.total > 0) {
-      const ratio = Math.min(1, p.loaded / p.total);
-      const filled = Math.round(ratio * width);
-      line = `[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${
-        (ratio * 100).toFixed(0).padStart(3)
-      }% ${size(p.loaded)} / ${size(p.total)}`;
-    } else {
-      line = `${size(p.loaded)}`;
+function defaultPort(protocol: string): number {
+  return ({ "http:": 80, "https:": 443, "ftp:": 21, "ftps:": 990, "gopher:": 70 } as Record<
+    string,
+    number
+  >)[protocol] ?? 0;
+}
+
+/**
+ * A failure as curl words it, naming where it happened: "Failed to connect
+ * to 127.0.0.1 port 9 after 0 ms: Connection refused", "Could not resolve
+ * host: example.invalid", "Couldn't read file /nope: ...", else the URL and
+ * the reason.
+ */
+function describeFailure(error: unknown, attempt: Attempt, now: number): string {
+  const url = attempt.url;
+  if (url.protocol === "file:") {
+    const cause = error instanceof URLError && error.cause !== undefined ? error.cause : error;
+    let path = url.pathname;
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      // shown as written
     }
-    io.err(`\r${line}${p.done ? "\n" : ""}`);
-  };
+    return `Couldn't read file ${path}: ${
+      error instanceof URLError && error.cause === undefined ? error.reason : osMessage(cause)
+    }`;
+  }
+  const via = attempt.proxy;
+  const dialled = via ?? url;
+  const hostname = dialled.hostname.replace(/^\[(.*)\]$/, "$1");
+  const port = dialled.port === "" ? defaultPort(dialled.protocol) : Number(dialled.port);
+  const elapsed = now - attempt.at;
+  const connect = connectFailure(error, hostname, port, elapsed, via === null ? "" : "proxy ");
+  if (connect !== null) return connect;
+  if (causes(error).some(isTimeout)) {
+    return `${shownUrl(url)}: operation timed out after ${Math.round(elapsed)} ms`;
+  }
+  const reason = error instanceof URLError
+    ? error.reason
+    : error instanceof Error
+    ? error.message
+    : String(error);
+  const certificate = causes(error).some((e) =>
+    e instanceof Deno.errors.InvalidData && /certificate/i.test((e as Error).message)
+  );
+  return `Cannot open ${shownUrl(url)}: ${osMessage(reason)}${
+    certificate ? " (--cacert FILE trusts a private CA)" : ""
+  }`;
 }
 
-function size(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1048576) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1073741824) return `${(n / 1048576).toFixed(1)} MiB`;
-  return `${(n / 1073741824).toFixed(2)} GiB`;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+function isTimeout(e: unknown): boolean {
+  return e instanceof DOMException && e.name === "TimeoutError" ||
+    e instanceof Deno.errors.TimedOut;
 }
 
 function causes(error: unknown): unknown[] {
@@ -418,15 +554,18 @@ function causes(error: unknown): unknown[] {
 }
 
 /** Maps a failure to its exit code class. */
-function exitCodeFor(error: unknown, proxied: boolean): number {
-  if (error instanceof WriteError) return GET_EXIT.write;
+function exitCodeFor(error: unknown, proxied: boolean, url?: URL): number {
+  if (error instanceof OutputError) return GET_EXIT.write;
+  if (error instanceof CommandError) return error.exitCode;
   if (error instanceof HTTPError) {
     if (/redirect/.test(error.detail ?? "")) return GET_EXIT.redirects;
     return error.code >= 400 ? GET_EXIT.http : GET_EXIT.failed;
   }
+  // A file: URL that cannot be read is curl's 37, whatever the reason.
+  if (url?.protocol === "file:" && error instanceof URLError) return GET_EXIT.fileRead;
+  if (isResolveError(error)) return proxied ? GET_EXIT.proxyResolve : GET_EXIT.resolve;
   for (const e of causes(error)) {
-    if (e instanceof DOMException && e.name === "TimeoutError") return GET_EXIT.timeout;
-    if (e instanceof Deno.errors.TimedOut) return GET_EXIT.timeout;
+    if (isTimeout(e)) return GET_EXIT.timeout;
     if (e instanceof Deno.errors.ConnectionRefused) return GET_EXIT.connect;
     if (e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe) {
       return GET_EXIT.receive;
@@ -439,14 +578,6 @@ function exitCodeFor(error: unknown, proxied: boolean): number {
       /certificate|tls|handshake/i.test((e as Error)?.message ?? "")
     ) {
       return GET_EXIT.tls;
-    }
-    if (
-      e instanceof Deno.errors.NotFound ||
-      /lookup address|name resolution|dns error|Name or service not known/i.test(
-        (e as Error)?.message ?? "",
-      )
-    ) {
-      return proxied ? GET_EXIT.proxyResolve : GET_EXIT.resolve;
     }
   }
   if (error instanceof URLError && error.reason.startsWith("unknown url type")) {

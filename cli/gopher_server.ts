@@ -3,6 +3,7 @@ import {
   type Command,
   flagBoolean,
   flagString,
+  listenFailure,
   parseArgs,
   parsePort,
   runMain,
@@ -19,7 +20,8 @@ export const gopherServerCommand: Command = {
 Serves DIR (default: the current directory) over Gopher (RFC 1436) until
 interrupted (Ctrl-C). Directories answer with their gophermap, or with a
 generated menu; files are typed by their names. Nothing outside DIR is ever
-served: no "..", no dotfiles, no symlinks that lead out.
+served: no "..", no dotfiles, no symlinks that lead out. Where it listens
+goes to standard output, errors to standard error.
 
   --port P               the port (default 7070; 0 picks a free one)
   --host H               the address to listen on (default 127.0.0.1)
@@ -51,16 +53,21 @@ served: no "..", no dotfiles, no symlinks that lead out.
     }
     if (!info.isDirectory) throw new UsageError(`Not a directory: ${root}`);
     const stop = new AbortController();
-    const server = new GopherServer({
-      root,
-      hostname,
-      port,
-      publicHostname: flagString(parsed, "public-host"),
-      publicPort,
-      dotStuffText: !flagBoolean(parsed, "raw-text"),
-      signal: stop.signal,
-      onError: (error) => io.err(`gopher-server: ${(error as Error)?.message ?? error}\n`),
-    });
+    let server: GopherServer;
+    try {
+      server = new GopherServer({
+        root,
+        hostname,
+        port,
+        publicHostname: flagString(parsed, "public-host"),
+        publicPort,
+        dotStuffText: !flagBoolean(parsed, "raw-text"),
+        signal: stop.signal,
+        onError: (error) => io.err(`gopher-server: ${(error as Error)?.message ?? error}\n`),
+      });
+    } catch (error) {
+      throw listenFailure(error, hostname, port);
+    }
     const shownHost = hostname.includes(":") ? `[${hostname}]` : hostname;
     io.out(`Serving ${root} on gopher://${shownHost}:${server.addr.port}/\n`);
     const stopped = new Promise<void>((resolve) =>

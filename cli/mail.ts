@@ -4,11 +4,15 @@ import type { SmtpConnectOptions } from "../mail/smtp_client.ts";
 import {
   type Command,
   type CommandIo,
+  connectFailure,
   flagBoolean,
   flagString,
   flagStrings,
+  missingExtension,
+  osMessage,
   parseArgs,
   parsePort,
+  readCaCerts,
   runCommand,
   UsageError,
 } from "./_command.ts";
@@ -23,10 +27,14 @@ server, and prints what happened to each recipient.
 
   --server HOST[:PORT]   the SMTP server (port 25, or 465 with --tls)
   --starttls             require STARTTLS: fail rather than send in clear
+                         (without it STARTTLS is still used when offered)
+  --no-tls               stay in clear even when the server offers STARTTLS
   --tls                  use TLS from the first byte (SMTPS)
   --cacert FILE          trust the CA certificates in this PEM file
   --user USER            log in as USER (AUTH)
   --password-env VAR     read the password from the environment variable VAR
+  --insecure-auth        allow sending the password in clear to a host that
+                         is not loopback (refused otherwise)
   --from ADDRESS         the sender (From and the envelope)
   --to ADDRESS           a recipient (repeatable; also comma-separated lists)
   --cc ADDRESS           a copied recipient (repeatable)
@@ -37,12 +45,16 @@ server, and prints what happened to each recipient.
   --timeout MS           milliseconds for each command (default 60000)
   -v, --verbose          print the SMTP dialogue to standard error (AUTH redacted)
 
+TLS: STARTTLS is used whenever the server offers it, and the server's
+certificate must verify (--cacert FILE for a private CA): a failed
+verification is an error, never a fallback to clear text.
+
 Exit codes: 0 every recipient accepted, 1 a failure or a refused recipient,
-2 usage.
+2 usage, 77 the --cacert file cannot be read.
 `;
 
 /**
- * `mail send --server HOST[:PORT] [--starttls|--tls] [--user U --password-env VAR]
+ * `mail send --server HOST[:PORT] [--starttls|--no-tls|--tls] [--user U --password-env VAR]
  * --from A --to B [--subject S] [--attach FILE]... < body`: the classic
  * `smtplib` example, grown up, on {@linkcode sendMail}.
  */
@@ -68,7 +80,7 @@ export const mailCommand: Command = {
       );
     }
     const parsed = parseArgs(rest, {
-      booleans: ["starttls", "tls", "verbose"],
+      booleans: ["starttls", "tls", "no-tls", "insecure-auth", "verbose"],
       values: [
         "server",
         "cacert",
@@ -100,7 +112,10 @@ export const mailCommand: Command = {
     }
     const tls = flagBoolean(parsed, "tls");
     const starttls = flagBoolean(parsed, "starttls");
-    if (tls && starttls) throw new UsageError("--tls and --starttls exclude each other");
+    const noTls = flagBoolean(parsed, "no-tls");
+    if ([tls, starttls, noTls].filter(Boolean).length > 1) {
+      throw new UsageError("--tls, --starttls and --no-tls exclude each other");
+    }
     const { hostname, port } = parseServer(server, tls ? 465 : 25);
     const timeoutText = flagString(parsed, "timeout");
     if (timeoutText !== undefined && !/^[1-9]\d*$/.test(timeoutText)) {
@@ -131,14 +146,7 @@ export const mailCommand: Command = {
       io.err(`inetkit mail: ${describe(error)}\n`);
       return 1;
     }
-    const caFile = flagString(parsed, "cacert");
-    let caCerts: string[] | undefined;
-    try {
-      if (caFile !== undefined) caCerts = [await Deno.readTextFile(caFile)];
-    } catch (error) {
-      io.err(`inetkit mail: ${describe(error)}\n`);
-      return 1;
-    }
+    const caCerts = await readCaCerts(flagString(parsed, "cacert"));
 
     const message: MessageInit = {
       from,
@@ -150,14 +158,17 @@ export const mailCommand: Command = {
       attachments,
     };
     const verbose = flagBoolean(parsed, "verbose");
+    const now = io.now ?? (() => performance.now());
+    const started = now();
     try {
       const result = await sendMail(message, {
         hostname,
         port,
-        tls: tls ? { caCerts } : undefined,
+        // STARTTLS when offered (verified); only --no-tls stays in clear.
+        tls: tls ? { caCerts } : noTls ? false : undefined,
         caCerts,
-        starttls,
         requireTls: starttls,
+        allowInsecureAuth: flagBoolean(parsed, "insecure-auth"),
         credentials,
         localName: flagString(parsed, "helo"),
         timeout,
@@ -172,7 +183,7 @@ export const mailCommand: Command = {
       io.out(`server: ${result.reply.code} ${result.reply.lines.join(" ")}\n`);
       return result.refused.size === 0 ? 0 : 1;
     } catch (error) {
-      io.err(`inetkit mail: ${describe(error)}\n`);
+      io.err(`inetkit mail: ${sendFailure(error, hostname, port, now() - started)}\n`);
       return 1;
     }
   },
@@ -204,5 +215,27 @@ function basename(path: string): string {
 
 function describe(error: unknown): string {
   if (error instanceof DOMException && error.name === "TimeoutError") return "timed out";
-  return error instanceof Error ? error.message : String(error);
+  return osMessage(error);
+}
+
+/** A failure of `mail send`, naming the server and what to do where there is a flag for it. */
+function sendFailure(error: unknown, hostname: string, port: number, elapsed: number): string {
+  const connect = connectFailure(error, hostname, port, elapsed);
+  if (connect !== null) return connect;
+  const server = `${hostname.includes(":") ? `[${hostname}]` : hostname} port ${port}`;
+  if (error instanceof Deno.errors.InvalidData || /certificate/i.test(describe(error))) {
+    return `Cannot start TLS with ${server}: ${
+      describe(error)
+    } (--cacert FILE trusts a private CA)`;
+  }
+  const missing = missingExtension(error);
+  if (
+    (missing === "SASL" || error instanceof TypeError) &&
+    /without TLS|in clear/.test(describe(error))
+  ) {
+    return `Cannot log in to ${server}: ${describe(error)}; the password would go in clear ` +
+      "(--insecure-auth allows it)";
+  }
+  if (missing === "STARTTLS") return `${describe(error)} at ${server} (--starttls requires it)`;
+  return `${server}: ${describe(error)}`;
 }

@@ -78,9 +78,9 @@ function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) =>
     `  ${name.padEnd(width)}  ${c.summary}`
   );
-  return `Usage: inetkit COMMAND [ARGS...]  (COMMAND --help for details)\n\nCommands:\n${
+  return `Usage: inetkit COMMAND [ARGS...]  (inetkit COMMAND --help for details)\n\nCommands:\n${
     lines.join("\n")
-  }\n\n  --version  print the version\n`;
+  }\n\n  --version  print the version (inetkit COMMAND --version too)\n`;
 }
 
 /**

@@ -10,8 +10,10 @@ import {
   flagBoolean,
   flagString,
   flagStrings,
+  listenFailure,
   parseArgs,
   parsePort,
+  readCaCerts,
   runMain,
   untilInterrupted,
   UsageError,
@@ -22,23 +24,25 @@ import type { HttpClient } from "../http/http_client.ts";
 import { proxyClient, serveProxy, type ServeProxyOptions } from "../http/proxy.ts";
 import { IpCidr } from "../net/ip_cidr.ts";
 
-const HELP = `Usage: proxy [options]
+const HELP = `Usage: inetkit proxy [options]
 
 Runs a forwarding HTTP proxy: absolute-form requests are forwarded,
-CONNECT opens tunnels (for https:// through the proxy).
+CONNECT opens tunnels (for https:// through the proxy). Where it listens
+goes to standard output, the access log to standard error.
 
 Options:
   --port N            Port to listen on (default 1234; 0 picks a free one)
   --host H            Address to bind (default 127.0.0.1)
   --connect-port N    Allow CONNECT to port N (default: 443 only); repeatable
   --connect-any       Allow CONNECT to any port
-  --ca-cert FILE      Trust this extra CA (PEM) for https:// targets
+  --cacert FILE       Trust this extra CA (PEM) for https:// targets
+                      (also spelt --ca-cert; repeatable; exit 77 when unreadable)
   --allow CIDR        Only reach these address ranges; repeatable
   --deny CIDR         Never reach these address ranges; repeatable (default:
                       169.254.0.0/16 fe80::/10 0.0.0.0/8; --deny none clears it)
   --timeout SECONDS   Give up on an upstream that sends nothing for this long
                       (head and body; default 30 for the head, 300 for bodies)
-  --quiet             Do not print access-log lines
+  --quiet             Do not print access-log lines (standard error)
   -h, --help          Show this help
 `;
 
@@ -69,7 +73,7 @@ export async function startProxy(
   const parsed = parseArgs(args, {
     booleans: ["connect-any", "quiet", "help"],
     values: ["port", "host", "connect-port", "ca-cert", "allow", "deny", "timeout"],
-    aliases: { h: "help", p: "port" },
+    aliases: { h: "help", p: "port", cacert: "ca-cert" },
   });
   if (parsed.positional.length > 0) {
     throw new UsageError(`Unexpected argument ${parsed.positional[0]}`);
@@ -80,13 +84,7 @@ export async function startProxy(
     ? "any" as const
     : flagStrings(parsed, "connect-port").map((p) => parsePort(p, "CONNECT port"));
   const caCerts: string[] = [];
-  for (const file of flagStrings(parsed, "ca-cert")) {
-    try {
-      caCerts.push(await Deno.readTextFile(file));
-    } catch {
-      throw new UsageError(`Cannot read CA certificate ${file}`);
-    }
-  }
+  for (const file of flagStrings(parsed, "ca-cert")) caCerts.push(...(await readCaCerts(file))!);
   const ranges = (flag: string) =>
     flagStrings(parsed, flag).flatMap((v) => v.split(",")).filter((v) => v !== "");
   const allow = ranges("allow");
@@ -127,11 +125,12 @@ export async function startProxy(
       hostname,
       port,
       signal,
-      accessLog: flagBoolean(parsed, "quiet") ? undefined : (line) => io.out(line + "\n"),
+      // Standard error, as http.server logs: standard output stays for data.
+      accessLog: flagBoolean(parsed, "quiet") ? undefined : (line) => io.err(line + "\n"),
     }, (request, info) => serveProxy(request, info, options));
   } catch (error) {
     client.close();
-    throw error;
+    throw listenFailure(error, hostname, port);
   }
   server.finished.finally(() => client.close());
   const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${server.addr.port}`;

@@ -10,7 +10,8 @@ export const robotsCommand: Command = {
 Fetches robots.txt from the site of URL (RFC 9309: a 4xx answer allows
 everything, a 5xx answer or an unreachable site disallows everything) and
 prints "allowed" or "disallowed" for USER-AGENT fetching PATH (a path such
-as /private/x, or a full URL). Exit code 0 either way, 1 on failure.
+as /private/x, or a full URL). robots.txt exists for http and https only:
+other URLs are a usage error. Exit code 0 either way, 1 on failure, 2 usage.
 
   --verbose      also print the crawl delay, request rate and sitemaps
   --timeout MS   milliseconds for the fetch, default 30000
@@ -26,8 +27,21 @@ as /private/x, or a full URL). Exit code 0 either way, 1 on failure.
       throw new UsageError("Expected URL USER-AGENT PATH");
     }
     if (!URL.canParse(site)) throw new UsageError(`Invalid URL: ${site}`);
+    const scheme = new URL(site).protocol;
+    if (scheme !== "http:" && scheme !== "https:") {
+      throw new UsageError(
+        `Cannot check ${site}: robots.txt (RFC 9309) is for http and https URLs, not ${
+          scheme.slice(0, -1)
+        }`,
+      );
+    }
     if (!path.startsWith("/") && !URL.canParse(path)) {
       throw new UsageError(`Invalid PATH: ${path} (a path starting with / or a URL)`);
+    }
+    if (!path.startsWith("/") && new URL(path).origin !== new URL(site).origin) {
+      throw new UsageError(
+        `Invalid PATH: ${path} is not on ${new URL(site).origin} (robots.txt covers one site)`,
+      );
     }
     const timeoutText = flagString(parsed, "timeout");
     if (timeoutText !== undefined && !/^[1-9]\d*$/.test(timeoutText)) {

@@ -1,8 +1,9 @@
 /**
- * `serve [DIR]`: the `python -m http.server` of Deno. Serves a directory
- * with listings, ranges, conditional requests, precompressed files,
- * optional CORS, SPA fallback, CGI scripts and TLS, printing one access-log
- * line per request.
+ * `serve [DIR | PORT]`: the `python -m http.server` of Deno. Serves a
+ * directory with listings, ranges, conditional requests, precompressed
+ * files, optional CORS, SPA fallback, CGI scripts and TLS, printing where
+ * it serves on standard output and one access-log line per request on
+ * standard error (as `http.server` does).
  *
  * @module
  */
@@ -12,7 +13,9 @@ import {
   flagBoolean,
   flagString,
   flagStrings,
+  listenFailure,
   parseArgs,
+  type ParsedArgs,
   parsePort,
   runMain,
   untilInterrupted,
@@ -23,9 +26,12 @@ import type { HttpServer } from "../http/http_server.ts";
 import { serveDir } from "../http/file_server.ts";
 import { type CgiOptions, serveCgi } from "../http/cgi.ts";
 
-const HELP = `Usage: serve [DIR] [options]
+const HELP = `Usage: inetkit serve [DIR] [options]
+       inetkit serve PORT [options]
 
-Serves DIR (default: the current directory) over HTTP.
+Serves DIR (default: the current directory) over HTTP. A bare number that
+is not a directory is the port, as with python -m http.server 8000. Where
+it serves goes to standard output, the access log to standard error.
 
 Options:
   --port N          Port to listen on (default 8000; 0 picks a free one)
@@ -46,7 +52,7 @@ Options:
   --reuse-port      Listen with SO_REUSEPORT (several servers on one port)
   --workers N       Serve from N processes on one port (SO_REUSEPORT, Linux;
                     the kernel spreads connections over them)
-  --quiet           Do not print access-log lines
+  --quiet           Do not print access-log lines (standard error)
   -h, --help        Show this help
 `;
 
@@ -56,7 +62,15 @@ export interface RunningServe {
   server: HttpServer;
   /** The base URL it serves at. */
   url: string;
+  /** The directory it serves. */
+  dir: string;
 }
+
+const SERVE_ARGS = {
+  booleans: ["cors", "spa", "dotfiles", "no-listing", "quiet", "help", "reuse-port"],
+  values: ["port", "host", "cgi-dir", "cgi-timeout", "tls-cert", "tls-key", "workers"],
+  aliases: { h: "help", p: "port" },
+};
 
 function interpretersFor(): Record<string, string[]> {
   const deno = [Deno.execPath(), "run", "--allow-read", "--allow-env"];
@@ -95,20 +109,8 @@ export async function startServe(
   io: CommandIo,
   signal?: AbortSignal,
 ): Promise<RunningServe> {
-  const parsed = parseArgs(args, {
-    booleans: ["cors", "spa", "dotfiles", "no-listing", "quiet", "help", "reuse-port"],
-    values: ["port", "host", "cgi-dir", "cgi-timeout", "tls-cert", "tls-key", "workers"],
-    aliases: { h: "help", p: "port" },
-  });
-  if (parsed.positional.length > 1) throw new UsageError("Expected at most one directory");
-  const dir = parsed.positional[0] ?? ".";
-  try {
-    if (!(await Deno.stat(dir)).isDirectory) throw new UsageError(`Not a directory: ${dir}`);
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(`Cannot serve ${dir}: it does not exist or cannot be read`);
-  }
-  const port = parsePort(flagString(parsed, "port") ?? "8000");
+  const parsed = parseArgs(args, SERVE_ARGS);
+  const { dir, port } = await dirAndPort(parsed);
   const hostname = flagString(parsed, "host") ?? "127.0.0.1";
   const certFile = flagString(parsed, "tls-cert");
   const keyFile = flagString(parsed, "tls-key");
@@ -170,15 +172,21 @@ export async function startServe(
       onStderr: (text) => io.err(text),
     };
   }
-  const server = serve({
-    hostname,
-    port,
-    cert,
-    key,
-    signal,
-    reusePort: flagBoolean(parsed, "reuse-port") || workersOf(parsed) > 1,
-    accessLog: quiet ? undefined : (line) => io.out(line + "\n"),
-  }, handler);
+  let server: HttpServer;
+  try {
+    server = serve({
+      hostname,
+      port,
+      cert,
+      key,
+      signal,
+      reusePort: flagBoolean(parsed, "reuse-port") || workersOf(parsed) > 1,
+      // Standard error, as http.server logs: standard output stays for data.
+      accessLog: quiet ? undefined : (line) => io.err(line + "\n"),
+    }, handler);
+  } catch (error) {
+    throw listenFailure(error, hostname, port);
+  }
   const scheme = cert !== undefined ? "https" : "http";
   const shownHost = server.addr.hostname.includes(":")
     ? `[${server.addr.hostname}]`
@@ -188,7 +196,41 @@ export async function startServe(
   for (const [prefix, path] of Object.entries(cgiDirs)) {
     io.out(`CGI scripts in ${path} at ${url.slice(0, -1)}${prefix}/\n`);
   }
-  return { server, url };
+  return { server, url, dir };
+}
+
+/**
+ * The directory and the port: `serve DIR`, `serve PORT` (a bare number that
+ * is not a directory, as `python -m http.server 8000`), `--port N`.
+ */
+async function dirAndPort(parsed: ParsedArgs): Promise<{ dir: string; port: number }> {
+  if (parsed.positional.length > 1) throw new UsageError("Expected at most one directory");
+  const portFlag = flagString(parsed, "port");
+  let dir = parsed.positional[0] ?? ".";
+  let port = portFlag === undefined ? 8000 : parsePort(portFlag);
+  let info: Deno.FileInfo | null = null;
+  try {
+    info = await Deno.stat(dir);
+  } catch {
+    info = null;
+  }
+  if (info === null && /^\d+$/.test(dir)) {
+    if (portFlag !== undefined) {
+      throw new UsageError(`No directory ${dir}, and --port ${portFlag} is given: which port?`);
+    }
+    port = parsePort(dir);
+    dir = ".";
+    try {
+      info = await Deno.stat(dir);
+    } catch {
+      info = null;
+    }
+  }
+  if (info === null) {
+    throw new UsageError(`Cannot serve ${dir}: it does not exist or cannot be read`);
+  }
+  if (!info.isDirectory) throw new UsageError(`Not a directory: ${dir}`);
+  return { dir, port };
 }
 
 /** `--workers N`: 1 when absent. */
@@ -207,19 +249,23 @@ function workersOf(parsed: ReturnType<typeof parseArgs>): number {
 
 /**
  * Starts the other N-1 worker processes on the port the first one got, each
- * running this command with the same arguments and `--reuse-port`.
+ * running this command with the same options, the directory, `--reuse-port`
+ * and that port.
  */
-function spawnWorkers(args: string[], count: number, port: number): Deno.ChildProcess[] {
+function spawnWorkers(
+  parsed: ParsedArgs,
+  dir: string,
+  count: number,
+  port: number,
+): Deno.ChildProcess[] {
   const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--workers" || arg === "--port" || arg === "-p") {
-      i++;
-      continue;
+  for (const [name, value] of parsed.flags) {
+    if (["workers", "port", "reuse-port", "help"].includes(name)) continue;
+    for (const v of Array.isArray(value) ? value : [value]) {
+      rest.push(v === true ? `--${name}` : `--${name}=${v}`);
     }
-    if (arg.startsWith("--workers=") || arg.startsWith("--port=")) continue;
-    rest.push(arg);
   }
+  rest.push("--", dir);
   const children: Deno.ChildProcess[] = [];
   for (let i = 1; i < count; i++) {
     children.push(
@@ -228,10 +274,10 @@ function spawnWorkers(args: string[], count: number, port: number): Deno.ChildPr
           "run",
           "-A",
           new URL(import.meta.url).pathname,
-          ...rest,
           "--reuse-port",
           "--port",
           String(port),
+          ...rest,
         ],
         stdin: "null",
         stdout: "inherit",
@@ -249,13 +295,10 @@ export const serveCommand: Command = {
   help: HELP,
   async run(args: string[], io: CommandIo): Promise<number> {
     const controller = new AbortController();
-    const workers = workersOf(parseArgs(args, {
-      booleans: ["cors", "spa", "dotfiles", "no-listing", "quiet", "help", "reuse-port"],
-      values: ["port", "host", "cgi-dir", "cgi-timeout", "tls-cert", "tls-key", "workers"],
-      aliases: { h: "help", p: "port" },
-    }));
-    const { server } = await startServe(args, io, controller.signal);
-    const children = workers > 1 ? spawnWorkers(args, workers, server.addr.port) : [];
+    const parsed = parseArgs(args, SERVE_ARGS);
+    const workers = workersOf(parsed);
+    const { server, dir } = await startServe(args, io, controller.signal);
+    const children = workers > 1 ? spawnWorkers(parsed, dir, workers, server.addr.port) : [];
     if (workers > 1) io.out(`${workers} workers on port ${server.addr.port} (SO_REUSEPORT)\n`);
     await untilInterrupted(server.finished, () => {
       controller.abort();

@@ -2,12 +2,15 @@ import { TelnetClient, TelnetLoginError } from "../net/telnet_client.ts";
 import { TELNET_OPTION } from "../net/telnet_codec.ts";
 import {
   type Command,
+  CommandError,
   type CommandIo,
+  connectFailure,
   flagBoolean,
   flagString,
   flagStrings,
   parseArgs,
   parsePort,
+  readCaCerts,
   runMain,
   UsageError,
 } from "./_command.ts";
@@ -31,12 +34,18 @@ Scripted, as the classic telnetlib example does:
 
   --terminal-type TYPE   the terminal type to report (default: $TERM on a
                          terminal, none otherwise)
-  --tls                  speak TLS from the first byte (telnets)
+  --tls                  speak TLS from the first byte (telnets, port 992)
   --cacert FILE          trust the CA certificates in this PEM file
-  --allow-insecure-auth  send the password in clear to a host that is not
-                         a loopback address
+  --insecure-auth        send the password in clear to a host that is not
+                         loopback (refused otherwise; the older spelling
+                         --allow-insecure-auth works too)
 
-Exit codes: 0 ok, 1 failed (login refused, timeout, connection), 2 usage.
+Telnet has no STARTTLS: without --tls the session is in clear, so --login
+sends the password only over --tls, to a loopback host, or with
+--insecure-auth.
+
+Exit codes: 0 ok, 1 failed (login refused, timeout, connection), 2 usage,
+77 the --cacert file cannot be read.
 `;
 
 const ESCAPE = 0x1d; // Ctrl-]
@@ -115,7 +124,7 @@ export const telnetCommand: Command = {
   help: HELP,
   async run(args, io) {
     const parsed = parseArgs(args, {
-      booleans: ["tls", "allow-insecure-auth", "help"],
+      booleans: ["tls", "insecure-auth", "help"],
       values: [
         "login",
         "password-env",
@@ -125,6 +134,7 @@ export const telnetCommand: Command = {
         "terminal-type",
         "cacert",
       ],
+      aliases: { "allow-insecure-auth": "insecure-auth" },
     });
     const [hostname, portText, ...rest] = parsed.positional;
     if (hostname === undefined || rest.length > 0) throw new UsageError("Expected HOST [PORT]");
@@ -166,6 +176,8 @@ export const telnetCommand: Command = {
       }
     }
     const caFile = flagString(parsed, "cacert");
+    if (caFile !== undefined && !tls) throw new UsageError("--cacert needs --tls");
+    const caCerts = await readCaCerts(caFile);
     const raw = io.isTerminal && Deno.stdin.isTerminal();
     const scripted = commands.length > 0;
     const terminalType = flagString(parsed, "terminal-type") ?? (raw ? termType() : undefined);
@@ -178,15 +190,25 @@ export const telnetCommand: Command = {
       }
     }
 
-    await using client = await TelnetClient.connect({
-      hostname,
-      port,
-      tls: tls ? { caCerts: caFile ? [await Deno.readTextFile(caFile)] : undefined } : undefined,
-      connectTimeout: timeout,
-      terminalType,
-      windowSize,
-      allowInsecureAuth: flagBoolean(parsed, "allow-insecure-auth"),
-    });
+    const now = io.now ?? (() => performance.now());
+    const started = now();
+    let connected: TelnetClient;
+    try {
+      connected = await TelnetClient.connect({
+        hostname,
+        port,
+        tls: tls ? { caCerts } : undefined,
+        connectTimeout: timeout,
+        terminalType,
+        windowSize,
+        allowInsecureAuth: flagBoolean(parsed, "insecure-auth"),
+      });
+    } catch (error) {
+      const message = connectFailure(error, hostname, port, now() - started);
+      if (message === null) throw error;
+      throw new CommandError(message, 1, { cause: error });
+    }
+    await using client = connected;
     if (user !== undefined) {
       let banner: string;
       try {
@@ -195,6 +217,14 @@ export const telnetCommand: Command = {
         if (error instanceof TelnetLoginError) {
           io.err(`inetkit telnet: ${error.message}\n`);
           return 1;
+        }
+        if (error instanceof TypeError && /in clear/.test(error.message)) {
+          // The library names its option; here it is a flag.
+          throw new CommandError(
+            error.message.replace(/allowInsecureAuth/g, "--insecure-auth"),
+            1,
+            { cause: error },
+          );
         }
         throw error;
       }

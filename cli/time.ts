@@ -1,6 +1,8 @@
 import { getTime } from "../net/time_protocol.ts";
 import {
   type Command,
+  CommandError,
+  connectFailure,
   flagBoolean,
   flagString,
   parseArgs,
@@ -29,7 +31,16 @@ prints it, with how far the local clock is off.
     const timeout = numberFlag(flagString(parsed, "timeout"), "timeout", 5000);
     const retries = numberFlag(flagString(parsed, "retries"), "retries", 2);
     const transport = flagBoolean(parsed, "udp") ? "udp" : "tcp";
-    const date = await getTime({ hostname: host, port, transport, timeout, retries });
+    const now = io.now ?? (() => performance.now());
+    const started = now();
+    let date: Date;
+    try {
+      date = await getTime({ hostname: host, port, transport, timeout, retries });
+    } catch (error) {
+      const message = connectFailure(error, host, port, now() - started);
+      if (message === null) throw error;
+      throw new CommandError(message, 1, { cause: error });
+    }
     const offset = Math.floor(Date.now() / 1000) - date.getTime() / 1000;
     io.out(`server time is ${date.toUTCString()}\n`);
     io.out(`local clock is ${offset} seconds off\n`);

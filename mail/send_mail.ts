@@ -71,6 +71,14 @@ export interface SendMailOptions extends SmtpConnectOptions {
  * comes from its addresses, Bcc included, and Bcc is never written), and
  * delivers it.
  *
+ * TLS and credentials follow the rule of every inetkit client (see
+ * {@linkcode SmtpClient.connect}): `STARTTLS` is used when the server offers
+ * it, with the certificate verified (`caCerts` for a private CA), and a
+ * failed verification is an error, never a fallback to clear text;
+ * `requireTls: true` makes a missing `STARTTLS` an error; only `tls: false`
+ * stays in clear; a password never goes readable to a host that is not
+ * loopback unless `allowInsecureAuth: true`.
+ *
  * @param message A finished message (bytes, text or a stream, with
  *   `options.from` and `options.to`) or the parts of one.
  * @param options The server, TLS, credentials, the envelope and the send
@@ -81,8 +89,11 @@ export interface SendMailOptions extends SmtpConnectOptions {
  *   recipient, or the message.
  * @throws {TypeError} For a raw message without envelope, or a message the
  *   builder rejects (CR/LF in a header value, a bad address).
- * @throws {ProtocolError} For connection-level failures (see
- *   {@linkcode SmtpClient.connect}).
+ * @throws {MissingExtensionError} (see {@linkcode SmtpClient.connect})
+ *   `"STARTTLS"` with `requireTls`, `"SASL"` when the login would expose
+ *   the password.
+ * @throws {ProtocolError} For malformed replies and early TLS bytes.
+ * @throws {Deno.errors.InvalidData} When the server's certificate does not verify.
  *
  * @example Sending a built message through STARTTLS with a login
  * ```ts ignore

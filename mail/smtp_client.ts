@@ -1,9 +1,10 @@
 import { connectTcp, type TlsOptions } from "../net/connect_tcp.ts";
 import { DotStuffingEncoderStream } from "../net/dot_stuffing.ts";
 import { assertLineSafe } from "../net/line_writer.ts";
+import { MissingExtensionError } from "../net/missing_extension_error.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
 import { codeMatches, type NumericReply, readReply } from "../net/reply.ts";
-import type { DuplexConn } from "../net/duplex_conn.ts";
+import { type DuplexConn, remoteNetAddr } from "../net/duplex_conn.ts";
 import { TextConn } from "../net/text_conn.ts";
 import {
   checkAddress,
@@ -44,8 +45,8 @@ export interface SmtpClientOptions {
   lmtp?: boolean;
   /**
    * The server's host name: the name checked in its certificate after
-   * `STARTTLS`, sent by OAUTHBEARER, and a loopback name lets passwords go
-   * in clear.
+   * `STARTTLS` and sent by OAUTHBEARER. It takes part in the loopback rule
+   * of `allowInsecureAuth`.
    *
    * @default {the connection's remote address, when it has one}
    */
@@ -55,7 +56,11 @@ export interface SmtpClientOptions {
   /**
    * Allow AUTH mechanisms that send the password or token readable (PLAIN,
    * LOGIN, XOAUTH2, OAUTHBEARER) on a connection that is neither TLS nor to
-   * a loopback address.
+   * a loopback host. Loopback means: the peer's address is a loopback
+   * address (127.0.0.0/8, `::1`) and the server name, when there is one, is
+   * `localhost`, a loopback address or that peer address; on a transport
+   * without addresses (a test duplex), a loopback server name. A loopback
+   * `serverName` over a connection to another host does not count.
    *
    * @default {false}
    */
@@ -112,19 +117,29 @@ export interface SmtpConnectOptions extends SmtpClientOptions {
    * @default {25, or 465 with `tls`, or 24 with `lmtp`}
    */
   port?: number;
-  /** TLS from the first byte (SMTPS, RFC 8314); `true` for the defaults. */
+  /**
+   * `true` or TLS options: TLS from the first byte (SMTPS, RFC 8314).
+   * `false`: stay in clear, never `STARTTLS` (the only way to). Absent:
+   * `STARTTLS` (RFC 3207) when the server offers it, with the certificate
+   * verified (`caCerts` for a private CA): a handshake or verification that
+   * fails is an error, never a fallback to clear text. A server that
+   * answers `STARTTLS` with a refusal leaves the session in clear, where
+   * AUTH still sends no readable secret to a host that is not loopback.
+   *
+   * @default {undefined (STARTTLS when offered)}
+   */
   tls?: boolean | TlsOptions;
   /**
-   * Upgrade with `STARTTLS` (RFC 3207) when the server offers it. When the
-   * handshake fails the connection fails: it never falls back to clear text.
+   * `false` is the same as `tls: false`: stay in clear.
    *
+   * @deprecated Use `tls: false`.
    * @default {true}
    */
   starttls?: boolean;
   /**
    * Fail unless the session is TLS: when the server does not offer or
    * refuses `STARTTLS`, the connection is closed without sending anything
-   * more.
+   * more. Contradicts `tls: false` (a TypeError).
    *
    * @default {false}
    */
@@ -249,15 +264,13 @@ export type SmtpMessage = Uint8Array | string | ReadableStream<Uint8Array>;
 const encoder = new TextEncoder();
 const DOT_LINE = encoder.encode(".\r\n");
 const EMPTY = new Uint8Array(0);
-const LOOPBACK_REGEXP = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
+/** Loopback names and addresses (IPv4-mapped 127/8 too), as FtpClient has them. */
+const LOOPBACK_REGEXP = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\]|::ffff:127(\.\d{1,3}){3})$/i;
 const NOTIFY_VALUES = new Set(["NEVER", "SUCCESS", "FAILURE", "DELAY"]);
 const BODY_VALUES = new Set(["7BIT", "8BITMIME", "BINARYMIME"]);
 const MAX_AUTH_STEPS = 10;
 /** Errors decided on this side, or after a clean AUTH cancel: the session is fine. */
 const SESSION_INTACT_CODES = new Set([
-  "NO_SASL_MECHANISM",
-  "STARTTLS_UNAVAILABLE",
-  "CHUNKING_UNAVAILABLE",
   "BAD_CHALLENGE",
   "SASL_UNEXPECTED_CHALLENGE",
 ]);
@@ -383,9 +396,14 @@ export class SmtpClient implements AsyncDisposable {
    * @returns A client ready for `send` or `mail`.
    * @throws {SmtpReplyError} When the server refuses the greeting, EHLO,
    *   STARTTLS (with `requireTls`) or AUTH.
-   * @throws {ProtocolError} `"STARTTLS_UNAVAILABLE"` with `requireTls`,
-   *   `"STARTTLS_INJECTION"` when the server sends data before the
-   *   handshake, `"NO_SASL_MECHANISM"`, or malformed replies.
+   * @throws {MissingExtensionError} `"STARTTLS"` with `requireTls`, or
+   *   `"SASL"` when no offered mechanism qualifies (also when every one
+   *   would send the password readable to a host that is not loopback).
+   * @throws {ProtocolError} `"STARTTLS_INJECTION"` when the server sends
+   *   data before the handshake, or malformed replies.
+   * @throws {TypeError} For `requireTls` with `tls: false`.
+   * @throws {Deno.errors.InvalidData} When the certificate does not verify
+   *   (implicit TLS or STARTTLS).
    * @throws {DOMException} The signal's reason or a `TimeoutError`.
    *
    * @example Submitting over STARTTLS with a login
@@ -403,6 +421,9 @@ export class SmtpClient implements AsyncDisposable {
    * ```
    */
   static async connect(options: SmtpConnectOptions = {}): Promise<SmtpClient> {
+    if (options.tls === false && options.requireTls) {
+      throw new TypeError("Cannot connect: requireTls and tls: false exclude each other");
+    }
     const hostname = options.hostname ?? "127.0.0.1";
     const port = options.port ?? (options.tls ? SMTPS_PORT : options.lmtp ? LMTP_PORT : SMTP_PORT);
     const tls = options.tls === true
@@ -424,7 +445,9 @@ export class SmtpClient implements AsyncDisposable {
     try {
       const signal = options.signal;
       await client.ehlo({ signal });
-      if (!client.tls && (options.requireTls || (options.starttls ?? true))) {
+      // Only an explicit tls: false (or the older starttls: false) stays in clear.
+      const clear = options.tls === false || options.starttls === false;
+      if (!client.tls && (options.requireTls || !clear)) {
         if (client.capabilities.has("STARTTLS")) {
           try {
             await client.startTls({ signal });
@@ -436,8 +459,8 @@ export class SmtpClient implements AsyncDisposable {
             }
           }
         } else if (options.requireTls) {
-          throw new ProtocolError(
-            "STARTTLS_UNAVAILABLE",
+          throw new MissingExtensionError(
+            "STARTTLS",
             "Cannot start TLS: the server does not offer STARTTLS",
           );
         }
@@ -515,8 +538,9 @@ export class SmtpClient implements AsyncDisposable {
    *
    * @param options A signal, a timeout and TLS settings (server name, CAs).
    * @throws {SmtpReplyError} When the server refuses STARTTLS.
-   * @throws {ProtocolError} `"STARTTLS_UNAVAILABLE"` when the server does
-   *   not offer it, `"STARTTLS_INJECTION"` for early bytes.
+   * @throws {MissingExtensionError} `"STARTTLS"` when the server does not
+   *   offer it.
+   * @throws {ProtocolError} `"STARTTLS_INJECTION"` for early bytes.
    * @throws {TypeError} When the connection is already TLS, or the transport
    *   is not a TCP connection.
    */
@@ -525,8 +549,8 @@ export class SmtpClient implements AsyncDisposable {
       await this.#ensureHello();
       if (this.#conn.tls) throw new TypeError("Cannot start TLS: the connection is already TLS");
       if (!this.#capabilities.has("STARTTLS")) {
-        throw new ProtocolError(
-          "STARTTLS_UNAVAILABLE",
+        throw new MissingExtensionError(
+          "STARTTLS",
           "Cannot start TLS: the server does not offer STARTTLS",
         );
       }
@@ -541,19 +565,26 @@ export class SmtpClient implements AsyncDisposable {
     }, options);
   }
 
+  /** Whether a readable secret may go: over TLS, to a loopback host, or when allowed. */
+  #maySendSecret(): boolean {
+    return this.#conn.tls || this.#allowInsecureAuth ||
+      isLoopbackPeer(this.#conn.conn, this.#serverName);
+  }
+
   /**
    * Logs in with SASL (RFC 4954): the best mechanism the server advertises
    * and the credentials serve, or the one named. Mechanisms that send the
-   * secret readable are used only over TLS, to a loopback address, or with
-   * `allowInsecureAuth`. The debug log shows `<redacted>` for every AUTH
-   * argument and response.
+   * secret readable are used only over TLS, to a loopback host (see
+   * `allowInsecureAuth`), or with `allowInsecureAuth`. The debug log shows
+   * `<redacted>` for every AUTH argument and response.
    *
    * @param credentials The user name and password or token.
    * @param options The mechanism, a signal and a timeout.
    * @returns The server's 235 reply.
    * @throws {SmtpReplyError} When the server refuses the login.
-   * @throws {ProtocolError} `"NO_SASL_MECHANISM"` when no advertised
-   *   mechanism qualifies, `"BAD_CHALLENGE"` for a challenge that is not
+   * @throws {MissingExtensionError} `"SASL"` when no advertised mechanism
+   *   qualifies.
+   * @throws {ProtocolError} `"BAD_CHALLENGE"` for a challenge that is not
    *   base64, `"SASL_UNEXPECTED_CHALLENGE"` for too many challenges.
    * @throws {TypeError} For unusable credentials, or a named mechanism that
    *   would expose the secret on an unprotected connection.
@@ -565,19 +596,19 @@ export class SmtpClient implements AsyncDisposable {
     if (options.mechanism !== undefined) checkWord(options.mechanism, "SASL mechanism");
     return await this.#run(async () => {
       await this.#ensureHello();
-      const secure = this.#conn.tls || this.#allowInsecureAuth ||
-        LOOPBACK_REGEXP.test(this.#serverName ?? "");
+      const secure = this.#maySendSecret();
       const advertised = (this.#capabilities.get("AUTH") ?? "").split(/\s+/).filter(Boolean);
       let name = options.mechanism;
       if (name === undefined) {
         name = chooseSaslMechanism(advertised, credentials, { secure }) ?? undefined;
         if (name === undefined) {
-          throw new ProtocolError(
-            "NO_SASL_MECHANISM",
+          throw new MissingExtensionError(
+            "SASL",
             advertised.length === 0
               ? "Cannot authenticate: the server does not offer AUTH"
               : `Cannot authenticate: no usable mechanism among ${advertised.join(" ")}` +
                 (secure ? "" : " on a connection without TLS"),
+            { offered: advertised },
           );
         }
       }
@@ -709,7 +740,7 @@ export class SmtpClient implements AsyncDisposable {
    *   recipient.
    * @throws {SmtpReplyError} When the server refuses the chunk or, in SMTP
    *   mode, the message.
-   * @throws {ProtocolError} `"CHUNKING_UNAVAILABLE"` without CHUNKING.
+   * @throws {MissingExtensionError} `"CHUNKING"` without CHUNKING.
    */
   bdat(
     chunk: Uint8Array,
@@ -718,8 +749,8 @@ export class SmtpClient implements AsyncDisposable {
     return this.#run(async () => {
       await this.#ensureHello();
       if (!this.#capabilities.has("CHUNKING")) {
-        throw new ProtocolError(
-          "CHUNKING_UNAVAILABLE",
+        throw new MissingExtensionError(
+          "CHUNKING",
           "Cannot send BDAT: the server does not offer CHUNKING",
         );
       }
@@ -906,6 +937,7 @@ export class SmtpClient implements AsyncDisposable {
       // the server is closing.
       const keep = !started || error instanceof TypeError || error instanceof RangeError ||
         error instanceof SmtpReplyError && error.code !== 421 ||
+        error instanceof MissingExtensionError ||
         error instanceof ProtocolError && SESSION_INTACT_CODES.has(error.code);
       if (!keep) this.#conn.close();
       throw error;
@@ -1439,6 +1471,18 @@ function positive(value: number, name: string): number {
     throw new RangeError(`Cannot create SMTP client: ${name} ${value} is not a positive number`);
   }
   return value;
+}
+
+/**
+ * The loopback rule of `allowInsecureAuth`: the peer's address is loopback
+ * and the server name (if any) is a loopback name or that address; without
+ * a transport address, a loopback server name.
+ */
+function isLoopbackPeer(conn: DuplexConn, serverName: string | undefined): boolean {
+  const peer = remoteNetAddr(conn)?.hostname;
+  if (peer === undefined) return serverName !== undefined && LOOPBACK_REGEXP.test(serverName);
+  return LOOPBACK_REGEXP.test(peer) &&
+    (serverName === undefined || serverName === peer || LOOPBACK_REGEXP.test(serverName));
 }
 
 function remoteHostname(conn: DuplexConn): string | undefined {

@@ -3,10 +3,16 @@
  * server, curl style: stdout and -o, listings, -T uploads, -C - resume both
  * ways, --ssl-reqd, ftps:, active mode, and curl's exit codes.
  */
-import { captureIo, UsageError } from "../../cli/_command.ts";
+import { captureIo, runCommand, UsageError } from "../../cli/_command.ts";
 import { GET_EXIT, getCommand } from "../../cli/get.ts";
 import { testCert } from "../_helpers/tls.ts";
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "../_helpers/assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "../_helpers/assert.ts";
 import { startTestFtpServer } from "../net/_ftp_test_server.ts";
 
 const decoder = new TextDecoder();
@@ -137,7 +143,10 @@ Deno.test("cli get uses TLS with --cacert: explicit (--ssl-reqd) and implicit (f
       assertEquals([r.code, r.out], [0, "hello, world\n"]);
       assert(server.commands.includes("PROT P"));
       // Without the CA the offered TLS does not verify: an error, not a fallback.
-      assertEquals((await get([url])).code, GET_EXIT.tls);
+      const unverified = await get([url]);
+      assertEquals(unverified.code, GET_EXIT.tls);
+      assertStringIncludes(unverified.err, "(--cacert FILE trusts a private CA)");
+      assertEquals(server.commands.filter((c) => c.startsWith("USER")).length, 1);
     }
     {
       await using server = startTestFtpServer({ files: FILES, tls: cert, implicitTls: true });
@@ -158,4 +167,122 @@ Deno.test("cli get -P - uses active mode", async () => {
 Deno.test("cli get refuses FTP-only flags for http URLs and HTTP-only flags for ftp URLs", async () => {
   await assertRejects(() => get(["-T", "x", "http://127.0.0.1:1/"]), UsageError);
   await assertRejects(() => get(["-d", "x=1", "ftp://127.0.0.1:1/x"]), UsageError);
+});
+
+// ---- the TLS rule, errors and output (the "newcomer's first hour" issue) -------------------
+
+/** A host name that reaches 127.0.0.1 but is not a name the clients know as loopback. */
+async function loopbackAlias(): Promise<string | null> {
+  const name = Deno.hostname();
+  if (/^(localhost|127\.|::1)/i.test(name)) return null;
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const conn = await Deno.connect({ hostname: name, port: listener.addr.port });
+    const ok = conn.remoteAddr.hostname === "127.0.0.1";
+    conn.close();
+    (await listener.accept()).close();
+    return ok ? name : null;
+  } catch {
+    return null;
+  } finally {
+    listener.close();
+  }
+}
+
+async function runGet(io: ReturnType<typeof captureIo>, args: string[]) {
+  const code = await runCommand(getCommand, ["--noproxy", "*", ...args], io);
+  return { code, out: io.stdout, err: io.stderr };
+}
+
+Deno.test("cli get --no-tls stays in clear although the server offers AUTH TLS", async () => {
+  const cert = await testCert();
+  await using server = startTestFtpServer({ files: FILES, tls: cert });
+  const url = `ftp://mulder:trustno1@127.0.0.1:${server.port}/pub/hello.txt`;
+  const r = await get(["--no-tls", url]);
+  assertEquals([r.code, r.out], [0, "hello, world\n"]);
+  assertEquals(server.commands.filter((c) => c.startsWith("AUTH") || c.startsWith("PROT")), []);
+  await assertRejects(() => get(["--no-tls", "--ssl-reqd", url]), UsageError, "exclude");
+  await assertRejects(
+    () => get(["--no-tls", `ftps://127.0.0.1:${server.port}/x`]),
+    UsageError,
+    "ftps://",
+  );
+});
+
+Deno.test("cli get ftp:// sends PASS in clear to a host it cannot tell is loopback only with --insecure-auth", async () => {
+  const alias = await loopbackAlias();
+  if (alias === null) {
+    console.log("skipped: the machine's host name does not reach 127.0.0.1");
+    return;
+  }
+  await using server = startTestFtpServer({ files: FILES });
+  const url = `ftp://mulder:trustno1@${alias}:${server.port}/readme.txt`;
+  const refused = await get([url]);
+  assertEquals(refused.code, GET_EXIT.loginDenied);
+  assertStringIncludes(refused.err, "give --insecure-auth");
+  assertEquals(server.commands.filter((c) => c.startsWith("PASS")), []);
+  const allowed = await get(["--insecure-auth", url]);
+  assertEquals([allowed.code, allowed.out], [0, "read me\n"]);
+});
+
+Deno.test("cli get ftp:// refuses binary output to a terminal, ends quietly on a closed pipe, and names the host", async () => {
+  const binary = new Uint8Array([0x50, 0x4b, 3, 4, 0, 0, 1]);
+  await using server = startTestFtpServer({ files: { ...FILES, "/pub/x.zip": binary } });
+  const base = `ftp://127.0.0.1:${server.port}`;
+  const terminal = () => Object.assign(captureIo(), { isTerminal: true });
+  const refused = await runGet(terminal(), [`${base}/pub/x.zip`]);
+  assertEquals([refused.code, refused.out], [GET_EXIT.write, ""]);
+  assertStringIncludes(
+    refused.err,
+    'Warning: Binary output can mess up your terminal. Use "--output -"',
+  );
+  const forced = await runGet(terminal(), ["-o", "-", `${base}/pub/x.zip`]);
+  assertEquals([forced.code, forced.err], [0, ""]);
+  assertEquals((await runGet(terminal(), [`${base}/pub/hello.txt`])).out, "hello, world\n");
+
+  const closed = captureIo();
+  closed.write = () => Promise.reject(new Deno.errors.BrokenPipe("Broken pipe (os error 32)"));
+  assertEquals(await runGet(closed, [`${base}/pub/hello.txt`]), {
+    code: GET_EXIT.write,
+    out: "",
+    err: "",
+  });
+
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const down = await get([`ftp://127.0.0.1:${port}/x`]);
+  assertEquals(down.code, 7);
+  assertMatch(
+    down.err,
+    new RegExp(
+      `^inetkit get: Failed to connect to 127\\.0\\.0\\.1 port ${port} after \\d+ ms: Connection refused\\n$`,
+    ),
+  );
+  const missing = await get([`${base}/pub/nope.txt`]);
+  assertStringIncludes(missing.err, `inetkit get: ${base}/pub/nope.txt: `);
+});
+
+Deno.test("cli get ftp:// -o FILE draws the progress bar for downloads and uploads", async () => {
+  const big = new Uint8Array(512 * 1024).fill(65);
+  await using server = startTestFtpServer({ files: { "/big.bin": big }, dirs: ["/upload"] });
+  const base = `ftp://mulder:trustno1@127.0.0.1:${server.port}`;
+  await tempDir(async (dir) => {
+    let time = 0;
+    const terminal = () =>
+      Object.assign(captureIo(), {
+        errIsTerminal: true,
+        columns: () => 40,
+        now: () => (time += 50),
+      });
+    const down = await runGet(terminal(), ["-o", `${dir}/big.bin`, `${base}/big.bin`]);
+    assertEquals(down.code, 0);
+    assert(down.err.endsWith("\n"), down.err);
+    const lines = down.err.split(/[\r\n]/).map((l) => l.replace("\x1b[K", "")).filter(Boolean);
+    for (const line of lines) assert(line.length <= 39, JSON.stringify(line));
+    assertMatch(lines[lines.length - 1]!, /^100% 512K\/512K .*\/s in /);
+    const up = await runGet(terminal(), ["-T", `${dir}/big.bin`, `${base}/upload/`]);
+    assertEquals(up.code, 0);
+    assertMatch(up.err, /100% 512K\/512K .*\/s in .*\n$/);
+  });
 });

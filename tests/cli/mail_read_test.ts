@@ -299,3 +299,111 @@ peerTest("cli mail list against Dovecot over POP3 with STLS", 1110, async () => 
     "2  2023-11-15 08:00  Dana Scully <scully@example.test>  Test message two",
   );
 });
+
+// ---- the TLS rule (the "newcomer's first hour" issue) --------------------------------------
+
+/** An IMAP server that offers STARTTLS, refuses it, and refuses every login: enough to see what was sent. */
+function imapOfferingStarttls() {
+  return async (s: FakeSession) => {
+    const caps = "IMAP4rev1 STARTTLS AUTH=PLAIN";
+    await s.send(`* OK [CAPABILITY ${caps}] fake IMAP ready\r\n`);
+    for (;;) {
+      const line = await s.readLine();
+      if (line === null) return;
+      const [tag, verb = ""] = line.split(" ");
+      const upper = verb.toUpperCase();
+      if (upper === "STARTTLS") await s.send(`${tag} NO not now\r\n`);
+      else if (upper === "CAPABILITY") await s.send(`* CAPABILITY ${caps}\r\n${tag} OK\r\n`);
+      else if (upper === "LOGOUT") {
+        await s.send(`* BYE bye\r\n${tag} OK\r\n`);
+        return;
+      } else await s.send(`${tag} NO [AUTHENTICATIONFAILED] no\r\n`);
+    }
+  };
+}
+
+/** The same for POP3: STLS offered and refused, every login refused. */
+function pop3OfferingStls() {
+  return async (s: FakeSession) => {
+    await s.send("+OK fake POP3 ready\r\n");
+    for (;;) {
+      const line = await s.readLine();
+      if (line === null) return;
+      const verb = line.split(" ")[0]!.toUpperCase();
+      if (verb === "CAPA") await s.send("+OK\r\nSTLS\r\nUSER\r\nSASL PLAIN\r\n.\r\n");
+      else if (verb === "STLS") await s.send("-ERR not now\r\n");
+      else if (verb === "QUIT") {
+        await s.send("+OK bye\r\n");
+        return;
+      } else await s.send("-ERR [AUTH] no\r\n");
+    }
+  };
+}
+
+Deno.test("cli mail list uses STARTTLS/STLS when offered, and --no-tls never sends it", async () => {
+  for (
+    const [scheme, handler, verb] of [
+      ["imap", imapOfferingStarttls, "STARTTLS"],
+      ["pop3", pop3OfferingStls, "STLS"],
+    ] as const
+  ) {
+    {
+      await using server = await fakeServer(handler());
+      const r = await mail("list", `${scheme}://mulder@127.0.0.1:${server.port}/`);
+      assertEquals(r.code, MAIL_EXIT.login, r.err);
+      await server.finished();
+      assert(server.sessions[0]!.received.some((l) => l.toUpperCase().includes(verb)), scheme);
+    }
+    {
+      await using server = await fakeServer(handler());
+      const r = await mail("list", `${scheme}://mulder@127.0.0.1:${server.port}/`, ["--no-tls"]);
+      assertEquals(r.code, MAIL_EXIT.login, r.err);
+      await server.finished();
+      const sent = server.sessions[0]!.received;
+      assertEquals(sent.some((l) => l.toUpperCase().includes(verb)), false, sent.join("|"));
+      assert(sent.length > 0);
+    }
+  }
+  const io = captureIo();
+  for (
+    const args of [
+      ["imaps://mulder@h/", "--no-tls"],
+      ["imap://mulder@h/", "--no-tls", "--starttls"],
+    ]
+  ) {
+    await assertRejects(
+      () => runMailRead("list", [...args, "--password-env", "INETKIT_TEST_MAILPASS"], io),
+      UsageError,
+      undefined,
+      args.join(" "),
+    );
+  }
+});
+
+Deno.test("cli mail list --cacert with a missing file exits 77", async () => {
+  const { runCommand } = await import("../../cli/_command.ts");
+  const { mailCommand } = await import("../../cli/mail.ts");
+  const io = captureIo();
+  const code = await runCommand(mailCommand, [
+    "list",
+    "imap://mulder@127.0.0.1:1/",
+    "--password-env",
+    "INETKIT_TEST_MAILPASS",
+    "--cacert",
+    "/nonexistent/ca.pem",
+  ], io);
+  assertEquals(code, 77);
+  assertStringIncludes(io.stderr, "Cannot read the CA certificate file /nonexistent/ca.pem");
+});
+
+Deno.test("cli mail list names the time taken when it cannot connect", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const refused = await mail("list", `imap://mulder@127.0.0.1:${port}/`);
+  assertEquals(refused.code, MAIL_EXIT.connect);
+  assertStringIncludes(
+    refused.err,
+    `Cannot connect to imap://mulder@127.0.0.1:${port}: Failed to connect to 127.0.0.1 port ${port} after `,
+  );
+});

@@ -1,6 +1,12 @@
-import { captureIo, UsageError } from "../../cli/_command.ts";
+import { captureIo, runCommand, UsageError } from "../../cli/_command.ts";
 import { mailCommand } from "../../cli/mail.ts";
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "../_helpers/assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "../_helpers/assert.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -239,4 +245,169 @@ Deno.test("cli mail send refuses a header injection in the subject", async () =>
   ], io);
   assertEquals(code, 1);
   assertStringIncludes(io.stderr, "inetkit mail:");
+});
+
+// ---- the TLS and credentials rule (the "newcomer's first hour" issue) ----------------------
+
+const PASSWORD_VAR = "INETKIT_TEST_SMTP_PASSWORD";
+
+/** An SMTP server with STARTTLS (the test certificate) and AUTH; records each message's session. */
+async function tlsSmtpServer() {
+  const { SmtpServer } = await import("../../mail/smtp_server.ts");
+  const { testCert } = await import("../_helpers/tls.ts");
+  const cert = await testCert();
+  const sessions: { tls: boolean; user: string | null }[] = [];
+  const server = new SmtpServer({
+    cert: cert.cert,
+    key: cert.key,
+    received: false,
+    users: { authenticate: (user, password) => user === "mulder" && password === "trustno1" },
+    authFailureDelay: 0,
+    onMessage: async (envelope, message) => {
+      sessions.push({ tls: envelope.session.tls, user: envelope.session.user });
+      await message.cancel();
+    },
+    onError: () => {},
+  });
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/ca.pem`, cert.ca);
+  return {
+    server: `127.0.0.1:${server.addr.port}`,
+    sessions,
+    caFile: `${dir}/ca.pem`,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+async function send(extra: string[], stdin = "hi\n") {
+  const io = captureIo(stdin);
+  Deno.env.set(PASSWORD_VAR, "trustno1");
+  try {
+    const code = await runCommand(mailCommand, [
+      "send",
+      "--from",
+      "a@example.test",
+      "--to",
+      "b@example.test",
+      ...extra,
+    ], io);
+    return { code, out: io.stdout, err: io.stderr };
+  } finally {
+    Deno.env.delete(PASSWORD_VAR);
+  }
+}
+
+Deno.test("cli mail send upgrades with STARTTLS when offered, without --starttls, as sendMail does", async () => {
+  await using lab = await tlsSmtpServer();
+  const r = await send([
+    "--server",
+    lab.server,
+    "--cacert",
+    lab.caFile,
+    "--user",
+    "mulder",
+    "--password-env",
+    PASSWORD_VAR,
+  ]);
+  assertEquals(r.code, 0, r.err);
+  assertEquals(lab.sessions, [{ tls: true, user: "mulder" }]);
+});
+
+Deno.test("cli mail send fails on an unverifiable certificate instead of going on in clear", async () => {
+  await using lab = await tlsSmtpServer();
+  const r = await send([
+    "--server",
+    lab.server,
+    "--user",
+    "mulder",
+    "--password-env",
+    PASSWORD_VAR,
+  ]);
+  assertEquals(r.code, 1);
+  assertStringIncludes(
+    r.err,
+    `inetkit mail: Cannot start TLS with ${lab.server.replace(":", " port ")}: `,
+  );
+  assertStringIncludes(r.err, "--cacert FILE");
+  assertEquals(lab.sessions, []);
+});
+
+Deno.test("cli mail send --no-tls stays in clear although STARTTLS is offered", async () => {
+  await using lab = await tlsSmtpServer();
+  const r = await send(["--server", lab.server, "--no-tls"]);
+  assertEquals(r.code, 0, r.err);
+  assertEquals(lab.sessions, [{ tls: false, user: null }]);
+  for (const other of ["--tls", "--starttls"]) {
+    await assertRejects(
+      () =>
+        mailCommand.run(
+          [
+            "send",
+            "--server",
+            lab.server,
+            "--from",
+            "a@x.test",
+            "--to",
+            "b@x.test",
+            "--no-tls",
+            other,
+          ],
+          captureIo(),
+        ),
+      UsageError,
+      "exclude each other",
+    );
+  }
+});
+
+Deno.test("cli mail send --user sends no password in clear to a host it cannot tell is loopback, unless --insecure-auth", async () => {
+  for (const insecure of [false, true]) {
+    const { server, session } = fakeSmtpServer(["AUTH PLAIN LOGIN"]);
+    // "127.1" reaches 127.0.0.1 but is not a loopback name the client knows.
+    const r = await send([
+      "--server",
+      server.replace("127.0.0.1", "127.1"),
+      "--user",
+      "mulder",
+      "--password-env",
+      PASSWORD_VAR,
+      ...(insecure ? ["--insecure-auth"] : []),
+    ]);
+    const transcript = await session;
+    if (insecure) {
+      assertEquals(r.code, 0, r.err);
+      assertStringIncludes(transcript, `AUTH PLAIN ${btoa("\0mulder\0trustno1")}\r\n`);
+    } else {
+      assertEquals(r.code, 1);
+      assertStringIncludes(r.err, "--insecure-auth allows it");
+      assertEquals(transcript.includes("AUTH"), false);
+      assertEquals(transcript.includes("MAIL FROM"), false);
+    }
+  }
+});
+
+Deno.test("cli mail send --cacert with a missing file exits 77", async () => {
+  const r = await send(["--server", "127.0.0.1:1", "--cacert", "/nonexistent/ca.pem"]);
+  assertEquals(r.code, 77);
+  assertEquals(
+    r.err,
+    "inetkit mail: Cannot read the CA certificate file /nonexistent/ca.pem: No such file or directory\n",
+  );
+});
+
+Deno.test("cli mail send names the server, port and time taken when it cannot connect", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const r = await send(["--server", `127.0.0.1:${port}`]);
+  assertEquals(r.code, 1);
+  assertMatch(
+    r.err,
+    new RegExp(
+      `^inetkit mail: Failed to connect to 127\\.0\\.0\\.1 port ${port} after \\d+ ms: Connection refused\\n$`,
+    ),
+  );
 });

@@ -21,7 +21,7 @@ async function curl(args: string[]): Promise<{ code: number; out: string }> {
 Deno.test("proxy --help prints the usage and exits 0", async () => {
   const io = captureIo();
   assertEquals(await runCommand(proxyCommand, ["--help"], io), 0);
-  assertStringIncludes(io.stdout, "Usage: proxy [options]");
+  assertStringIncludes(io.stdout, "Usage: inetkit proxy [options]");
   assertStringIncludes(io.stdout, "--connect-port N");
 });
 
@@ -32,7 +32,6 @@ Deno.test("proxy rejects bad arguments with a UsageError", async () => {
       ["--connect-port", "0x50"],
       ["extra"],
       ["--bogus"],
-      ["--ca-cert", "/nonexistent.pem"],
       ["--deny", "10.0.0.0/40"],
       ["--allow", "not-a-range"],
       ["--timeout", "0"],
@@ -59,7 +58,9 @@ Deno.test("proxy forwards curl -x requests and logs each one", async () => {
     assertMatch(io.stdout, /^Proxying at http:\/\/127\.0\.0\.1:\d+ \(curl -x /);
     const out = await curl(["-x", url, `http://127.0.0.1:${origin.addr.port}/x/y`]);
     assertEquals(out.out, "origin saw /x/y");
-    const log = io.stdout.trim().split("\n").slice(1);
+    // The access log goes to standard error; standard output has only the banner.
+    assertEquals(io.stdout.trim().split("\n").length, 1);
+    const log = io.stderr.trim().split("\n");
     assertEquals(log.length, 1);
     assertMatch(
       log[0]!,

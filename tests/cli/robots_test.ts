@@ -57,3 +57,22 @@ Deno.test("cli robots rejects bad usage", async () => {
     );
   }
 });
+
+Deno.test("cli robots refuses URLs that are not http or https, with a clear message and exit 2", async () => {
+  const { runCommand } = await import("../../cli/_command.ts");
+  for (const site of ["ftp://127.0.0.1/", "gopher://127.0.0.1/", "file:///etc/"]) {
+    const io = captureIo();
+    assertEquals(await runCommand(robotsCommand, [site, "bot", "/x"], io), 2, site);
+    assertEquals(io.stdout, "");
+    assertEquals(
+      io.stderr.split("\n")[0],
+      `inetkit robots: Cannot check ${site}: robots.txt (RFC 9309) is for http and https URLs, ` +
+        `not ${site.split(":")[0]}`,
+    );
+  }
+  await assertRejects(
+    () => robotsCommand.run(["http://a.test/", "bot", "http://b.test/x"], captureIo()),
+    UsageError,
+    "is not on http://a.test",
+  );
+});

@@ -33,7 +33,7 @@ async function makeSite(): Promise<string> {
 Deno.test("serve --help prints the usage and exits 0", async () => {
   const io = captureIo();
   assertEquals(await runCommand(serveCommand, ["--help"], io), 0);
-  assertStringIncludes(io.stdout, "Usage: serve [DIR]");
+  assertStringIncludes(io.stdout, "Usage: inetkit serve [DIR]");
   assertStringIncludes(io.stdout, "--cgi-dir PATH");
   assertStringIncludes(io.stdout, "--cgi-timeout S");
 });
@@ -88,7 +88,9 @@ Deno.test("serve prints where it serves and one access-log line per request", as
       (await curl(["-o", "/dev/null", "-w", "%{http_code}", `${url}missing`])).out,
       "404",
     );
-    const lines = io.stdout.trim().split("\n").slice(1);
+    // The access log goes to standard error, as http.server's does.
+    assertEquals(io.stdout, `Serving ${dir} at ${url}\n`);
+    const lines = io.stderr.trim().split("\n");
     assertEquals(lines.length, 3);
     assertMatch(lines[0]!, /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/hello\.txt HTTP\/1\.1" 200 6$/);
     assertMatch(lines[2]!, /"GET \/missing HTTP\/1\.1" 404 /);
@@ -118,7 +120,7 @@ Deno.test("serve --cors --spa --quiet --cgi-dir wire the options through", async
     for (const path of ["cgi-bin/", "cgi-bin%2fhi.sh", "cgi-bin/../cgi-bin/hi.sh"]) {
       assert(!(await curl([url + path])).out.includes("printf"), path);
     }
-    assertEquals(io.stdout.split("\n").filter((l) => l.includes('"GET ')).length, 0);
+    assertEquals(io.stderr.split("\n").filter((l) => l.includes('"GET ')).length, 0);
   } finally {
     controller.abort();
     await server.finished;
@@ -235,5 +237,43 @@ Deno.test("serve runs as a script until SIGTERM and exits 0", async () => {
     assertEquals(status.code, 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("serve PORT takes a bare number as the port when no such directory exists, as http.server does", async () => {
+  const parent = await Deno.makeTempDir();
+  const cwd = Deno.cwd();
+  Deno.chdir(parent);
+  const controller = new AbortController();
+  try {
+    await Deno.writeTextFile("hello.txt", "hello\n");
+    // A free port, given the Python way.
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = probe.addr.port;
+    probe.close();
+    const io = captureIo();
+    const { server, url } = await startServe([String(port)], io, controller.signal);
+    assertEquals(url, `http://127.0.0.1:${port}/`);
+    assertEquals(io.stdout, `Serving . at ${url}\n`);
+    assertEquals((await curl([`${url}hello.txt`])).out, "hello\n");
+    controller.abort();
+    await server.finished;
+    // A directory with a number for a name is still a directory.
+    await Deno.mkdir("8123");
+    await Deno.writeTextFile("8123/inside.txt", "inside\n");
+    const again = new AbortController();
+    const second = await startServe(["8123", "--port", "0"], captureIo(), again.signal);
+    assertEquals((await curl([`${second.url}inside.txt`])).out, "inside\n");
+    again.abort();
+    await second.server.finished;
+    await assertRejects(
+      () => startServe(["7", "--port", "0"], captureIo()),
+      UsageError,
+      "which port",
+    );
+  } finally {
+    controller.abort();
+    Deno.chdir(cwd);
+    await Deno.remove(parent, { recursive: true });
   }
 });

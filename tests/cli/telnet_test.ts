@@ -1,7 +1,7 @@
 import { captureIo, runCommand } from "../../cli/_command.ts";
 import { telnetCommand } from "../../cli/telnet.ts";
 import { TelnetDemoServer } from "../../cli/_telnet_demo.ts";
-import { assert, assertEquals, assertStringIncludes } from "../_helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_helpers/assert.ts";
 
 const VAR = "INETKIT_TEST_TELNET_PASSWORD";
 
@@ -123,4 +123,52 @@ Deno.test("cli telnet exits 1 when the connection is refused", async () => {
   const result = await telnet(["127.0.0.1", String(port)]);
   assertEquals(result.code, 1);
   assertStringIncludes(result.err, "inetkit telnet:");
+});
+
+Deno.test("cli telnet --login sends the password in clear to a host it cannot tell is loopback only with --insecure-auth", async () => {
+  await using server = new TelnetDemoServer();
+  const port = String(server.addr.port);
+  // "127.1" reaches 127.0.0.1, but is not a loopback name the client knows.
+  const login = (...extra: string[]) =>
+    withPassword(
+      "trustno1",
+      () =>
+        telnet([
+          "127.1",
+          port,
+          "--login",
+          "mulder",
+          "--password-env",
+          VAR,
+          "--command",
+          "ls",
+          ...extra,
+        ]),
+    );
+  const refused = await login();
+  assertEquals([refused.code, refused.out], [1, ""]);
+  assertStringIncludes(refused.err, "--insecure-auth");
+  assert(!refused.err.includes("allowInsecureAuth"));
+  for (const flag of ["--insecure-auth", "--allow-insecure-auth"]) {
+    const allowed = await login(flag);
+    assertEquals(allowed.code, 0, allowed.err);
+    assertStringIncludes(allowed.out, "README");
+  }
+});
+
+Deno.test("cli telnet names the host, port and time taken when it cannot connect", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const result = await telnet(["127.0.0.1", String(port)]);
+  assertEquals(result.code, 1);
+  assertMatch(
+    result.err,
+    new RegExp(
+      `^inetkit telnet: Failed to connect to 127\\.0\\.0\\.1 port ${port} after \\d+ ms: Connection refused\\n$`,
+    ),
+  );
+  const usage = await telnet(["127.0.0.1", "--cacert", "/x.pem"]);
+  assertEquals(usage.code, 2);
+  assertStringIncludes(usage.err, "--cacert needs --tls");
 });

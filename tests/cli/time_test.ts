@@ -85,3 +85,65 @@ Deno.test("cli time-server serves until interrupted", async () => {
   await child.stdout.cancel().catch(() => {});
   await child.stderr.cancel();
 });
+
+Deno.test("cli time-server logs each answer to standard error, not with --quiet", async () => {
+  for (const quiet of [false, true]) {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../../cli/main.ts", import.meta.url).pathname,
+        "time-server",
+        "--port",
+        "0",
+        ...(quiet ? ["--quiet"] : []),
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const port = Number(/:(\d+)\n/.exec(text)?.[1]);
+    const { getTime } = await import("../../net/mod.ts");
+    await getTime({ port, transport: "tcp" });
+    await getTime({ port, transport: "udp" });
+    child.kill("SIGINT");
+    assertEquals((await child.status).code, 0);
+    let rest = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      rest += value;
+    }
+    const log = await new Response(child.stderr).text();
+    assertEquals(rest, "");
+    if (quiet) assertEquals(log, "");
+    else {
+      const lines = log.trimEnd().split("\n");
+      assertEquals(lines.length, 2, log);
+      assertMatch(lines[0]!, /^127\.0\.0\.1:\d+ \[\d{4}-\d\d-\d\dT[\d:.]+Z\] tcp$/);
+      assertMatch(lines[1]!, /^127\.0\.0\.1:\d+ \[.*\] udp$/);
+    }
+  }
+});
+
+Deno.test("cli time names the host, port and time taken when it cannot connect", async () => {
+  const { timeCommand } = await import("../../cli/time.ts");
+  const { runCommand } = await import("../../cli/_command.ts");
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const io = captureIo();
+  assertEquals(await runCommand(timeCommand, ["127.0.0.1", String(port)], io), 1);
+  assertMatch(
+    io.stderr,
+    new RegExp(
+      `^inetkit time: Failed to connect to 127\\.0\\.0\\.1 port ${port} after \\d+ ms: Connection refused\\n$`,
+    ),
+  );
+});

@@ -2,6 +2,7 @@ import { buildMessage } from "../../mail/message_builder.ts";
 import { sendMail } from "../../mail/send_mail.ts";
 import { SmtpClient } from "../../mail/smtp_client.ts";
 import { SmtpReplyError } from "../../mail/smtp_reply_error.ts";
+import { MissingExtensionError } from "../../net/missing_extension_error.ts";
 import { ScriptedPeer, type ScriptStep } from "../_helpers/scripted_peer.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../_helpers/assert.ts";
 
@@ -133,4 +134,67 @@ Deno.test("sendMail() throws when every recipient is refused", async () => {
   );
   await peer.done;
   client.close();
+});
+
+// ---- the TLS and credentials rule ------------------------------------------------------
+
+async function labServer(tls: boolean) {
+  const { SmtpServer } = await import("../../mail/smtp_server.ts");
+  const { testCert } = await import("../_helpers/tls.ts");
+  const cert = tls ? await testCert() : undefined;
+  const sessions: { tls: boolean; user: string | null }[] = [];
+  const server = new SmtpServer({
+    cert: cert?.cert,
+    key: cert?.key,
+    received: false,
+    // A callback, not a table: no CRAM-MD5, only mechanisms that send the password.
+    users: { authenticate: (user, password) => user === "mulder" && password === "trustno1" },
+    authFailureDelay: 0,
+    onMessage: async (envelope, message) => {
+      sessions.push({ tls: envelope.session.tls, user: envelope.session.user });
+      await message.cancel();
+    },
+  });
+  return { server, sessions, ca: cert?.ca, port: server.addr.port };
+}
+
+const MESSAGE = { from: "scully@example.test", to: "mulder@example.test", text: "hi\n" };
+const CREDENTIALS = { username: "mulder", password: "trustno1" };
+
+Deno.test("sendMail() upgrades with STARTTLS when offered and fails on an unverifiable certificate", async () => {
+  const { server, sessions, ca, port } = await labServer(true);
+  await using _ = server;
+  await sendMail(MESSAGE, { port, caCerts: [ca!], credentials: CREDENTIALS });
+  assertEquals(sessions, [{ tls: true, user: "mulder" }]);
+  // No CA for the test certificate: an error, and nothing sent in clear.
+  await assertRejects(
+    () => sendMail(MESSAGE, { port, credentials: CREDENTIALS }),
+    Deno.errors.InvalidData,
+    "certificate",
+  );
+  assertEquals(sessions.length, 1);
+  // tls: false is the one way to stay in clear.
+  await sendMail(MESSAGE, { port, tls: false });
+  assertEquals(sessions[1], { tls: false, user: null });
+});
+
+Deno.test("sendMail() sends no password in clear to a host it cannot tell is loopback", async () => {
+  const { server, sessions, port } = await labServer(false);
+  await using _ = server;
+  // "127.1" reaches 127.0.0.1, but the name is not a loopback name the client knows.
+  const error = await assertRejects(
+    () => sendMail(MESSAGE, { hostname: "127.1", port, credentials: CREDENTIALS }),
+    MissingExtensionError,
+    "without TLS",
+  );
+  assertEquals(error.extension, "SASL");
+  assertEquals(sessions, []);
+  await sendMail(MESSAGE, {
+    hostname: "127.1",
+    port,
+    credentials: CREDENTIALS,
+    allowInsecureAuth: true,
+  });
+  await sendMail(MESSAGE, { hostname: "127.0.0.1", port, credentials: CREDENTIALS });
+  assertEquals(sessions, [{ tls: false, user: "mulder" }, { tls: false, user: "mulder" }]);
 });

@@ -1,5 +1,6 @@
 import { SmtpClient, type SmtpClientOptions } from "../../mail/smtp_client.ts";
 import { SmtpReplyError } from "../../mail/smtp_reply_error.ts";
+import { MissingExtensionError } from "../../net/missing_extension_error.ts";
 import { ProtocolError } from "../../net/protocol_error.ts";
 import { ScriptedPeer, type ScriptStep, splits, streamOf } from "../_helpers/scripted_peer.ts";
 import { CrlfNormalizer } from "../../mail/_smtp_args.ts";
@@ -897,8 +898,12 @@ Deno.test("SmtpClient.auth() prefers CRAM-MD5 and allows it without TLS", async 
 
 Deno.test("SmtpClient.auth() refuses to send a password in clear to a remote server", async () => {
   const { peer, smtp } = open(hello("AUTH PLAIN LOGIN"), { serverName: "mail.example.test" });
-  const error = await assertRejects(() => smtp.auth(CREDENTIALS), ProtocolError, "without TLS");
-  assertEquals(error.code, "NO_SASL_MECHANISM");
+  const error = await assertRejects(
+    () => smtp.auth(CREDENTIALS),
+    MissingExtensionError,
+    "without TLS",
+  );
+  assertEquals(error.extension, "SASL");
   await assertRejects(() => smtp.auth(CREDENTIALS, { mechanism: "PLAIN" }), TypeError, "TLS");
   assertEquals(peer.written, "EHLO localhost\r\n");
   await peer.done;
@@ -907,7 +912,7 @@ Deno.test("SmtpClient.auth() refuses to send a password in clear to a remote ser
 
 Deno.test("SmtpClient.auth() reports a server without AUTH", async () => {
   const { peer, smtp } = open(hello());
-  await assertRejects(() => smtp.auth(CREDENTIALS), ProtocolError, "does not offer AUTH");
+  await assertRejects(() => smtp.auth(CREDENTIALS), MissingExtensionError, "does not offer AUTH");
   await peer.done;
   smtp.close();
 });
@@ -998,8 +1003,8 @@ Deno.test("SmtpClient.startTls() aborts when the server sends bytes before the h
 
 Deno.test("SmtpClient.startTls() reports a server without STARTTLS", async () => {
   const { peer, smtp } = open(hello());
-  const error = await assertRejects(() => smtp.startTls(), ProtocolError);
-  assertEquals(error.code, "STARTTLS_UNAVAILABLE");
+  const error = await assertRejects(() => smtp.startTls(), MissingExtensionError);
+  assertEquals(error.extension, "STARTTLS");
   assertEquals(peer.written, "EHLO localhost\r\n");
   await peer.done;
 });
@@ -1079,9 +1084,9 @@ Deno.test("SmtpClient.connect() with requireTls closes when STARTTLS is not offe
   });
   const error = await assertRejects(
     () => SmtpClient.connect({ port, requireTls: true, credentials: CREDENTIALS }),
-    ProtocolError,
+    MissingExtensionError,
   );
-  assertEquals(error.code, "STARTTLS_UNAVAILABLE");
+  assertEquals(error.extension, "STARTTLS");
   await served;
   assertEquals(after, "");
 });
@@ -1361,4 +1366,132 @@ Deno.test("SmtpClient refuses an ENVID over 100 characters and an ORCPT over 500
   assertEquals(peer.written, "EHLO localhost\r\n");
   await peer.done;
   smtp.close();
+});
+
+// ---- the TLS and credentials rule ------------------------------------------------------
+
+/** A scripted peer that reports a transport address, as a TCP connection does. */
+function openAt(hostname: string, steps: ScriptStep[], options: SmtpClientOptions = {}) {
+  const peer = new ScriptedPeer(steps);
+  const conn = {
+    readable: peer.readable,
+    writable: peer.writable,
+    close: () => peer.close(),
+    remoteAddr: { transport: "tcp" as const, hostname, port: 587 },
+  };
+  const smtp = new SmtpClient(conn, { timeout: 2000, dataTimeout: 2000, ...options });
+  return { peer, smtp };
+}
+
+Deno.test("SmtpClient.auth() refuses a loopback serverName over a connection to a remote address", async () => {
+  const { peer, smtp } = openAt("192.0.2.7", hello("AUTH PLAIN LOGIN"), {
+    serverName: "localhost",
+  });
+  const error = await assertRejects(
+    () => smtp.auth(CREDENTIALS),
+    MissingExtensionError,
+    "without TLS",
+  );
+  assertEquals(error.extension, "SASL");
+  await assertRejects(() => smtp.auth(CREDENTIALS, { mechanism: "LOGIN" }), TypeError, "TLS");
+  assertEquals(peer.written, "EHLO localhost\r\n");
+  await peer.done;
+  smtp.close();
+});
+
+Deno.test("SmtpClient.auth() refuses a remote serverName although the peer address is loopback", async () => {
+  const { peer, smtp } = openAt("127.0.0.1", hello("AUTH PLAIN"), {
+    serverName: "mail.example.test",
+  });
+  await assertRejects(() => smtp.auth(CREDENTIALS), MissingExtensionError, "without TLS");
+  assertEquals(peer.written, "EHLO localhost\r\n");
+  await peer.done;
+  smtp.close();
+});
+
+Deno.test("SmtpClient.auth() sends PLAIN in clear to a loopback peer, IPv4-mapped and ::1 included", async () => {
+  for (const [address, serverName] of [["::ffff:127.0.0.1", undefined], ["::1", "localhost"]]) {
+    const { peer, smtp } = openAt(address!, [
+      ...hello("AUTH PLAIN"),
+      { expect: "AUTH PLAIN AG11bGRlcgB0cnVzdG5vMQ==\r\n" },
+      { send: "235 ok\r\n" },
+    ], { serverName });
+    assertEquals((await smtp.auth(CREDENTIALS)).code, 235, address);
+    await peer.done;
+    smtp.close();
+  }
+});
+
+Deno.test("SmtpClient.auth() sends PLAIN in clear to a remote host only with allowInsecureAuth", async () => {
+  const { peer, smtp } = openAt("192.0.2.7", [
+    ...hello("AUTH PLAIN"),
+    { expect: "AUTH PLAIN AG11bGRlcgB0cnVzdG5vMQ==\r\n" },
+    { send: "235 ok\r\n" },
+  ], { allowInsecureAuth: true });
+  assertEquals((await smtp.auth(CREDENTIALS)).code, 235);
+  await peer.done;
+  smtp.close();
+});
+
+Deno.test("SmtpClient.connect() with tls: false stays in clear although STARTTLS is offered", async () => {
+  const { port, served } = scriptedServer(async (conn) => {
+    await write(conn, GREETING);
+    await readLine(conn);
+    await write(conn, ehloReply("STARTTLS", "AUTH PLAIN"));
+    assertEquals(await readLine(conn), "QUIT\r\n");
+    await write(conn, "221 bye\r\n");
+  });
+  const smtp = await SmtpClient.connect({ port, tls: false });
+  assertEquals(smtp.tls, false);
+  assertEquals((await smtp.quit())?.code, 221);
+  await served;
+});
+
+Deno.test("SmtpClient.connect() refuses requireTls with tls: false before dialling", async () => {
+  await assertRejects(
+    () => SmtpClient.connect({ port: 1, tls: false, requireTls: true }),
+    TypeError,
+    "exclude each other",
+  );
+});
+
+Deno.test("SmtpClient.connect() upgrades with STARTTLS when offered, and an unverified certificate is an error", async () => {
+  const { testCert } = await import("../_helpers/tls.ts");
+  const { SmtpServer } = await import("../../mail/smtp_server.ts");
+  const cert = await testCert();
+  const seen: boolean[] = [];
+  const events: string[] = [];
+  await using server = new SmtpServer({
+    cert: cert.cert,
+    key: cert.key,
+    received: false,
+    users: { users: { mulder: "trustno1" } },
+    onMessage: async (envelope, message) => {
+      seen.push(envelope.session.tls);
+      await message.cancel();
+    },
+    onLog: (event) => events.push(event.type),
+  });
+  const port = server.addr.port;
+  {
+    // Default: STARTTLS, verified with the test CA, then AUTH over TLS.
+    await using smtp = await SmtpClient.connect({
+      port,
+      serverName: "localhost",
+      caCerts: [cert.ca],
+      credentials: CREDENTIALS,
+    });
+    assert(smtp.tls && smtp.authenticated);
+    await smtp.send({ from: FROM, to: [TO] }, "Subject: x\r\n\r\ny\r\n");
+  }
+  assertEquals(seen, [true]);
+  // Without the CA the offered STARTTLS does not verify: an error, never clear text.
+  events.length = 0;
+  await assertRejects(
+    () => SmtpClient.connect({ port, serverName: "localhost", credentials: CREDENTIALS }),
+    Deno.errors.InvalidData,
+    "certificate",
+  );
+  assertEquals(events.includes("login"), false);
+  assertEquals(seen, [true]);
 });
