@@ -108,13 +108,20 @@ export interface ImapConnectOptions extends ImapClientOptions {
    * @default {143, or 993 with `tls`}
    */
   port?: number;
-  /** TLS from the first byte (IMAPS, RFC 8314); `true` for the defaults. */
+  /**
+   * `true` or TLS options: TLS from the first byte (IMAPS, RFC 8314).
+   * `false`: stay in clear, never `STARTTLS` (the only way to). Absent:
+   * `STARTTLS` (RFC 3501 §6.2.1) when the server offers it, with the
+   * certificate verified (`caCerts` for a private CA); a handshake or
+   * verification that fails is an error, never a fallback to clear text.
+   *
+   * @default {undefined (STARTTLS when offered)}
+   */
   tls?: boolean | TlsOptions;
   /**
-   * Upgrade with `STARTTLS` (RFC 3501 §6.2.1) when the server offers it.
-   * When the handshake fails the connection fails: it never falls back to
-   * clear text.
+   * `false` is the same as `tls: false`: stay in clear.
    *
+   * @deprecated Use `tls: false`.
    * @default {true}
    */
   starttls?: boolean;

@@ -1,4 +1,5 @@
 import { connectTcp, type TlsOptions } from "../net/connect_tcp.ts";
+import { isLoopbackPeer } from "../net/_loopback.ts";
 import { MissingExtensionError } from "../net/missing_extension_error.ts";
 import type { DuplexConn } from "../net/duplex_conn.ts";
 import { assertLineSafe } from "../net/line_writer.ts";
@@ -82,7 +83,6 @@ export const IMAP_PORT = 143;
 export const IMAPS_PORT = 993;
 
 const encoder = new TextEncoder();
-const LOOPBACK_REGEXP = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
 const FORBIDDEN_REGEXP = /[\r\n\0]/;
 const ATOM_REGEXP = /^[!#$&'+,\-./0-9:;<=>?@A-Z^_`a-z|}~]+$/;
 const SECTION_REGEXP = /^[A-Za-z0-9.]*(?: \([^()\r\n\0]*\))?$/;
@@ -290,6 +290,9 @@ export class ImapClient implements AsyncDisposable {
    */
   static async connect(options?: ImapConnectOptions): Promise<ImapClient> {
     options ??= {};
+    if (options.tls === false && options.requireTls) {
+      throw new TypeError("Cannot connect: requireTls and tls: false exclude each other");
+    }
     const hostname = options.hostname ?? "127.0.0.1";
     const port = options.port ?? (options.tls ? IMAPS_PORT : IMAP_PORT);
     const tls = options.tls === true
@@ -311,7 +314,9 @@ export class ImapClient implements AsyncDisposable {
     try {
       const signal = options.signal;
       const caps = await client.#knownCapabilities({ signal });
-      if (!client.tls && (options.requireTls || (options.starttls ?? true))) {
+      // Only an explicit tls: false (or the older starttls: false) stays in clear.
+      const clear = options.tls === false || options.starttls === false;
+      if (!client.tls && (options.requireTls || !clear)) {
         if (client.#authenticated && options.requireTls) {
           throw new MissingExtensionError(
             "STARTTLS",
@@ -2285,7 +2290,7 @@ export class ImapClient implements AsyncDisposable {
 
   #secure(): boolean {
     return this.#conn.tls || this.#allowInsecureAuth ||
-      LOOPBACK_REGEXP.test(this.#serverName ?? "");
+      isLoopbackPeer(this.#conn.conn, this.#serverName);
   }
 
   #nonSync(): "LITERAL+" | "LITERAL-" | null {

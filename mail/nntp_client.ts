@@ -1,4 +1,5 @@
 import { concatBytes } from "../net/_bytes.ts";
+import { isLoopbackPeer } from "../net/_loopback.ts";
 import { MissingExtensionError } from "../net/missing_extension_error.ts";
 import { connectTcp, type TlsOptions } from "../net/connect_tcp.ts";
 import { DotStuffedReader, DotStuffingEncoderStream } from "../net/dot_stuffing.ts";
@@ -272,7 +273,6 @@ export interface NntpPostResult {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const LOOPBACK_REGEXP = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
 const STATUS_LINE_MAX = 4096;
 const MAX_AUTH_STEPS = 10;
 const WRITE_BATCH = 65536;
@@ -414,6 +414,9 @@ export class NntpClient implements AsyncDisposable {
    */
   static async connect(options?: NntpConnectOptions): Promise<NntpClient> {
     options ??= {};
+    if (options.tls === false && options.requireTls) {
+      throw new TypeError("Cannot connect: requireTls and tls: false exclude each other");
+    }
     const hostname = options.hostname ?? "127.0.0.1";
     const implicit = options.tls === true ||
       (typeof options.tls === "object" && options.tls !== null);
@@ -636,7 +639,7 @@ export class NntpClient implements AsyncDisposable {
       if (this.#capabilities === null) await this.#readCapabilities();
       const caps = this.#capabilities!;
       const secure = this.#conn.tls || this.#allowInsecureAuth ||
-        LOOPBACK_REGEXP.test(this.#serverName ?? "");
+        isLoopbackPeer(this.#conn.conn, this.#serverName);
       const authinfo = (caps.get("AUTHINFO") ?? []).map((a) => a.toUpperCase());
       let method = options.mechanism?.toUpperCase();
       if (method === undefined) {

@@ -1,4 +1,5 @@
 import { connectTcp, type TlsOptions } from "../net/connect_tcp.ts";
+import { isLoopbackPeer } from "../net/_loopback.ts";
 import { MissingExtensionError } from "../net/missing_extension_error.ts";
 import { DotStuffedReader } from "../net/dot_stuffing.ts";
 import type { DuplexConn } from "../net/duplex_conn.ts";
@@ -102,12 +103,20 @@ export interface Pop3ConnectOptions extends Pop3ClientOptions {
    * @default {110, or 995 with `tls`}
    */
   port?: number;
-  /** TLS from the first byte (POP3S, RFC 8314); `true` for the defaults. */
+  /**
+   * `true` or TLS options: TLS from the first byte (POP3S, RFC 8314). `false`: stay
+   * in clear, never `STLS` (the only way to). Absent: `STLS` when the server
+   * offers it, with the certificate verified (`caCerts` for a private CA);
+   * a handshake or verification that fails is an error, never a fallback
+   * to clear text.
+   *
+   * @default {undefined (STLS when offered)}
+   */
   tls?: boolean | TlsOptions;
   /**
-   * Upgrade with `STLS` (RFC 2595) when the server offers it. When the
-   * handshake fails the connection fails: it never falls back to clear text.
+   * `false` is the same as `tls: false`: stay in clear.
    *
+   * @deprecated Use `tls: false`.
    * @default {true}
    */
   starttls?: boolean;
@@ -206,7 +215,6 @@ export interface Pop3MessageUid {
   uid: string;
 }
 
-const LOOPBACK_REGEXP = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
 const FORBIDDEN_REGEXP = /[\r\n\0]/;
 const WORD_REGEXP = /^[^\s\0]+$/;
 const MAX_AUTH_STEPS = 10;
@@ -358,6 +366,9 @@ export class Pop3Client implements AsyncDisposable {
    */
   static async connect(options?: Pop3ConnectOptions): Promise<Pop3Client> {
     options ??= {};
+    if (options.tls === false && options.requireTls) {
+      throw new TypeError("Cannot connect: requireTls and tls: false exclude each other");
+    }
     const hostname = options.hostname ?? "127.0.0.1";
     const port = options.port ?? (options.tls ? POP3S_PORT : POP3_PORT);
     const tls = options.tls === true
@@ -379,7 +390,9 @@ export class Pop3Client implements AsyncDisposable {
     try {
       const signal = options.signal;
       await client.capa({ signal });
-      if (!client.tls && (options.requireTls || (options.starttls ?? true))) {
+      // Only an explicit tls: false (or the older starttls: false) stays in clear.
+      const clear = options.tls === false || options.starttls === false;
+      if (!client.tls && (options.requireTls || !clear)) {
         if (client.capabilities.has("STLS")) {
           try {
             await client.stls({ signal });
@@ -956,7 +969,7 @@ export class Pop3Client implements AsyncDisposable {
 
   #secure(): boolean {
     return this.#conn.tls || this.#allowInsecureAuth ||
-      LOOPBACK_REGEXP.test(this.#serverName ?? "");
+      isLoopbackPeer(this.#conn.conn, this.#serverName);
   }
 
   #checkSecure(method: string): void {

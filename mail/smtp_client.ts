@@ -1,10 +1,11 @@
 import { connectTcp, type TlsOptions } from "../net/connect_tcp.ts";
 import { DotStuffingEncoderStream } from "../net/dot_stuffing.ts";
 import { assertLineSafe } from "../net/line_writer.ts";
+import { isLoopbackPeer } from "../net/_loopback.ts";
 import { MissingExtensionError } from "../net/missing_extension_error.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
 import { codeMatches, type NumericReply, readReply } from "../net/reply.ts";
-import { type DuplexConn, remoteNetAddr } from "../net/duplex_conn.ts";
+import type { DuplexConn } from "../net/duplex_conn.ts";
 import { TextConn } from "../net/text_conn.ts";
 import {
   checkAddress,
@@ -264,8 +265,6 @@ export type SmtpMessage = Uint8Array | string | ReadableStream<Uint8Array>;
 const encoder = new TextEncoder();
 const DOT_LINE = encoder.encode(".\r\n");
 const EMPTY = new Uint8Array(0);
-/** Loopback names and addresses (IPv4-mapped 127/8 too), as FtpClient has them. */
-const LOOPBACK_REGEXP = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\]|::ffff:127(\.\d{1,3}){3})$/i;
 const NOTIFY_VALUES = new Set(["NEVER", "SUCCESS", "FAILURE", "DELAY"]);
 const BODY_VALUES = new Set(["7BIT", "8BITMIME", "BINARYMIME"]);
 const MAX_AUTH_STEPS = 10;
@@ -1478,13 +1477,6 @@ function positive(value: number, name: string): number {
  * and the server name (if any) is a loopback name or that address; without
  * a transport address, a loopback server name.
  */
-function isLoopbackPeer(conn: DuplexConn, serverName: string | undefined): boolean {
-  const peer = remoteNetAddr(conn)?.hostname;
-  if (peer === undefined) return serverName !== undefined && LOOPBACK_REGEXP.test(serverName);
-  return LOOPBACK_REGEXP.test(peer) &&
-    (serverName === undefined || serverName === peer || LOOPBACK_REGEXP.test(serverName));
-}
-
 function remoteHostname(conn: DuplexConn): string | undefined {
   const addr = (conn as Partial<Deno.Conn>).remoteAddr;
   return addr !== undefined && "hostname" in addr ? addr.hostname : undefined;

@@ -1,4 +1,5 @@
 import { connectTcp, type TlsOptions } from "./connect_tcp.ts";
+import { isLoopbackPeer } from "./_loopback.ts";
 import { MissingExtensionError } from "./missing_extension_error.ts";
 import { type DuplexConn, localNetAddr, remoteNetAddr } from "./duplex_conn.ts";
 import type { ChunkSource } from "./chunk_source.ts";
@@ -304,7 +305,6 @@ export interface FtpListCommandOptions extends FtpCommandOptions, FtpListOptions
 }
 
 const encoder = new TextEncoder();
-const LOOPBACK_REGEXP = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\]|::ffff:127(\.\d{1,3}){3})$/i;
 const ANONYMOUS = new Set(["anonymous", "ftp"]);
 const SIZE_HINT_REGEXP = /\((\d+) bytes\)/i;
 /** The most bytes read from an upload's source at once. */
@@ -517,6 +517,9 @@ export class FtpClient implements AsyncDisposable {
    */
   static async connect(options?: FtpConnectOptions): Promise<FtpClient> {
     options ??= {};
+    if (options.tls === false && options.requireTls) {
+      throw new TypeError("Cannot connect: requireTls and tls: false exclude each other");
+    }
     const hostname = options.hostname ?? "127.0.0.1";
     const implicit = options.tls === true || typeof options.tls === "object";
     const port = options.port ?? (implicit ? FTPS_PORT : FTP_PORT);
@@ -1507,10 +1510,7 @@ export class FtpClient implements AsyncDisposable {
 
   #mayShowSecret(): boolean {
     if (this.#conn.tls || this.#allowInsecureAuth) return true;
-    if (LOOPBACK_REGEXP.test(this.#serverName ?? "")) return true;
-    const peer = remoteNetAddr(this.#conn.conn)?.hostname;
-    return peer !== undefined && LOOPBACK_REGEXP.test(peer) &&
-      (this.#serverName === undefined || this.#serverName === peer);
+    return isLoopbackPeer(this.#conn.conn, this.#serverName);
   }
 
   async #ensureType(type: FtpTransferType): Promise<void> {

@@ -1,4 +1,5 @@
 import { BufferedReader, type ByteReader } from "./buffered_reader.ts";
+import { isLoopbackPeer } from "./_loopback.ts";
 import { connectTcp, type TlsOptions } from "./connect_tcp.ts";
 import { type DuplexConn, remoteNetAddr } from "./duplex_conn.ts";
 import { closeQuietly } from "./_io.ts";
@@ -186,7 +187,6 @@ export interface TelnetCommandOptions extends TelnetReadOptions {
 }
 
 const DEFAULT_MAX_BUFFER = 1024 * 1024;
-const LOOPBACK_REGEXP = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const noop = (): void => {};
 
@@ -750,7 +750,7 @@ export class TelnetClient implements AsyncDisposable {
     checkLine(password, "password", "log in");
     if (user === "") throw new TypeError("Cannot log in: the user name is empty");
     const insecure = !(this.#secure || this.#allowInsecureAuth || options.allowInsecureAuth ||
-      LOOPBACK_REGEXP.test(this.#serverName ?? ""));
+      isLoopbackPeer(this.#conn, this.#serverName));
     if (insecure) {
       throw new TypeError(
         `Cannot log in to ${

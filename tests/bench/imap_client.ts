@@ -77,7 +77,7 @@ interface Timing {
 async function inetkit(section: "HEADER" | ""): Promise<Timing> {
   await using imap = await ImapClient.connect({
     port: PORT,
-    starttls: false,
+    tls: false,
     credentials: CREDENTIALS,
   });
   await imap.examine(FOLDER);
@@ -162,7 +162,7 @@ function median(values: number[]): number {
 async function setup(): Promise<void> {
   await using imap = await ImapClient.connect({
     port: PORT,
-    starttls: false,
+    tls: false,
     credentials: CREDENTIALS,
   });
   await imap.create(FOLDER);
@@ -178,7 +178,7 @@ async function setup(): Promise<void> {
 async function cleanup(): Promise<void> {
   await using imap = await ImapClient.connect({
     port: PORT,
-    starttls: false,
+    tls: false,
     credentials: CREDENTIALS,
   });
   for (const folder of [FOLDER, BIG_FOLDER]) await imap.delete(folder).catch(() => {});
@@ -220,7 +220,7 @@ async function memory(): Promise<void> {
   const rss = () => Deno.memoryUsage().rss / (1024 * 1024);
   await using imap = await ImapClient.connect({
     port: PORT,
-    starttls: false,
+    tls: false,
     credentials: CREDENTIALS,
   });
   await imap.create(BIG_FOLDER);

@@ -57,7 +57,7 @@ function cpuTime(): number {
 }
 
 async function inetkit(tag: string, pipelining: boolean, n: number, port = PORT): Promise<Result> {
-  await using smtp = await SmtpClient.connect({ port, starttls: false });
+  await using smtp = await SmtpClient.connect({ port, tls: false });
   const cpu = cpuTime();
   const started = performance.now();
   for (let i = 0; i < n; i++) {

@@ -76,7 +76,7 @@ function message(tag: string, i: number): string {
 
 /** Sends `n` messages over one connection; returns the seconds from the first MAIL to the last 250. */
 async function sendWithSmtpClient(port: number, tag: string, n: number): Promise<number> {
-  await using smtp = await SmtpClient.connect({ port, starttls: false });
+  await using smtp = await SmtpClient.connect({ port, tls: false });
   await smtp.ehlo();
   const started = performance.now();
   for (let i = 0; i < n; i++) {

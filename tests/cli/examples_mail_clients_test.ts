@@ -91,7 +91,7 @@ const CA = "/tmp/peers/tls/ca.pem";
 async function seededFlags(): Promise<[number, string[]][]> {
   await using imap = await ImapClient.connect({
     port: 1143,
-    starttls: false,
+    tls: false,
     credentials: { username: "mulder", password: "trustno1" },
   });
   await imap.examine("INBOX");
@@ -101,7 +101,7 @@ async function seededFlags(): Promise<[number, string[]][]> {
 async function restoreFlags(flags: [number, string[]][]): Promise<void> {
   await using imap = await ImapClient.connect({
     port: 1143,
-    starttls: false,
+    tls: false,
     credentials: { username: "mulder", password: "trustno1" },
   });
   await imap.select("INBOX");

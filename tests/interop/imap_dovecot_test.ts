@@ -326,7 +326,7 @@ peerTest(
     const events: ImapEvent[] = [];
     const deliver = (async () => {
       await new Promise((r) => setTimeout(r, 200));
-      await using smtp = await SmtpClient.connect({ port: SMTP_PORT, starttls: false });
+      await using smtp = await SmtpClient.connect({ port: SMTP_PORT, tls: false });
       await smtp.send(
         { from: "scully@example.test", to: ["mulder@localhost"] },
         `From: scully@example.test\r\nTo: mulder@localhost\r\nSubject: ${subject}\r\n\r\nIDLE test\r\n`,

@@ -33,7 +33,7 @@ async function options(extra: Pop3ConnectOptions = {}): Promise<Pop3ConnectOptio
 async function keepingFlags(fn: () => Promise<void>): Promise<void> {
   const imap = await ImapClient.connect({
     port: 1143,
-    starttls: false,
+    tls: false,
     credentials: { username: "mulder", password: "trustno1" },
   });
   try {
@@ -60,7 +60,7 @@ async function keepingFlags(fn: () => Promise<void>): Promise<void> {
 async function imapBody(uid: number): Promise<Uint8Array> {
   await using imap = await ImapClient.connect({
     port: 1143,
-    starttls: false,
+    tls: false,
     credentials: { username: "mulder", password: "trustno1" },
   });
   await imap.examine("INBOX");

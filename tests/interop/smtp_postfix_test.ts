@@ -134,7 +134,7 @@ peerTest(
   async () => {
     const id = uniqueId();
     const { source, canonical } = rawMessage(id, "inetkit plain DATA");
-    await using smtp = await SmtpClient.connect({ port: SMTP_PORT, starttls: false });
+    await using smtp = await SmtpClient.connect({ port: SMTP_PORT, tls: false });
     assert(smtp.capabilities.has("PIPELINING") && smtp.capabilities.has("CHUNKING"));
     const result = await smtp.send(
       { from: "scully@example.test", to: ["nosuchuser@example.test", RECIPIENT] },
@@ -156,7 +156,7 @@ peerTest(
   async () => {
     const first = uniqueId();
     const second = uniqueId();
-    await using smtp = await SmtpClient.connect({ port: SMTP_PORT, starttls: false });
+    await using smtp = await SmtpClient.connect({ port: SMTP_PORT, tls: false });
     const a = rawMessage(first, "inetkit BDAT pipelined");
     const b = rawMessage(second, "inetkit BDAT sequential");
     await smtp.send({ from: "scully@example.test", to: [RECIPIENT] }, a.source);
@@ -175,14 +175,14 @@ peerTest(
     for (const mechanism of ["PLAIN", "LOGIN"]) {
       await using smtp = await SmtpClient.connect({
         port: SMTP_PORT,
-        starttls: false,
+        tls: false,
         credentials: CREDENTIALS,
         mechanism,
       });
       assert(smtp.authenticated);
       assertEquals((await smtp.noop()).code, 250);
     }
-    await using smtp = await SmtpClient.connect({ port: SMTP_PORT, starttls: false });
+    await using smtp = await SmtpClient.connect({ port: SMTP_PORT, tls: false });
     const error = await assertRejects(
       () => smtp.vrfy("nosuchuser"),
       SmtpReplyError,
@@ -210,7 +210,7 @@ peerTest(
     const build = { boundary: () => `=_inetkit_interop_${n++}` };
     const expected = new Uint8Array(await new Response(buildMessage(init, build)).arrayBuffer());
     n = 0;
-    const result = await sendMail(init, { port: SMTP_PORT, starttls: false, build });
+    const result = await sendMail(init, { port: SMTP_PORT, tls: false, build });
     assertEquals(result.accepted, [RECIPIENT, "mulder+bcc@example.test"]);
     // Both recipients are mulder's INBOX: two copies, each with the same octets.
     assertDelivered(await fetchDelivered(id), expected);

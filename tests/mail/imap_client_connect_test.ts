@@ -125,11 +125,23 @@ Deno.test("ImapClient.connect() fails on an untrusted STARTTLS certificate, neve
   assertEquals(server.sessions[0]!.received, ["A1 STARTTLS"]);
 });
 
+Deno.test("ImapClient.connect() with tls: false stays in clear though STARTTLS is offered", async () => {
+  for (const off of [{ tls: false }, { starttls: false }]) {
+    await using server = await fakeServer(imapSession({ clear: "IMAP4rev1 STARTTLS AUTH=PLAIN" }));
+    const imap = await ImapClient.connect({ port: server.port, ...off, credentials: CREDENTIALS });
+    assert(!imap.tls);
+    await imap.logout();
+    await server.finished();
+    const verbs = server.sessions[0]!.received.map((l) => l.split(" ")[1]);
+    assert(!verbs.includes("STARTTLS"), verbs.join(" "));
+  }
+});
+
 Deno.test("ImapClient.connect() with utf8 enables UTF8=ACCEPT after login when offered", async () => {
   await using server = await fakeServer(imapSession({ clear: "IMAP4rev1 AUTH=PLAIN" }));
   const imap = await ImapClient.connect({
     port: server.port,
-    starttls: false,
+    tls: false,
     utf8: true,
     credentials: CREDENTIALS,
   });

@@ -605,8 +605,8 @@ Deno.test("NntpClient.connect() fails rather than fall back to clear text on a b
     await assertRejects(() => NntpClient.connect({ port, serverName: VERIFIED_NAME }));
     await assertRejects(
       () => NntpClient.connect({ port, serverName: VERIFIED_NAME, tls: false, requireTls: true }),
-      Error,
-      "refused",
+      TypeError,
+      "exclude each other",
     );
   });
   await withServer({}, async ({ port }) => {

@@ -715,6 +715,30 @@ Deno.test("Pop3Client.connect() with requireTls sends nothing after a missing or
   }
 });
 
+Deno.test("Pop3Client.connect() with tls: false stays in clear though STLS is offered", async () => {
+  for (const off of [{ tls: false }, { starttls: false }]) {
+    await using server = await fakeServer(async (s) => {
+      await s.send("+OK ready\r\n");
+      for (;;) {
+        const line = await s.readLine();
+        if (line === null) return;
+        if (line === "CAPA") await s.send("+OK\r\nUSER\r\nSTLS\r\n.\r\n");
+        else if (line === "QUIT") return await s.send("+OK bye\r\n");
+        else await s.send("+OK\r\n");
+      }
+    });
+    const pop = await Pop3Client.connect({
+      port: server.port,
+      ...off,
+      credentials: { username: "mulder", password: "trustno1" },
+    });
+    assert(!pop.tls);
+    await pop.quit();
+    await server.finished();
+    assertEquals(server.sessions[0]!.received, ["CAPA", "USER mulder", "PASS trustno1", "QUIT"]);
+  }
+});
+
 Deno.test("Pop3Client.connect() fails when the STLS certificate is not trusted, never falling back", async () => {
   await using server = await fakeServer(async (s) => {
     await s.send("+OK ready\r\n");

@@ -1136,7 +1136,7 @@ Deno.test("SmtpClient.connect() logs in over loopback without TLS and quits on d
   {
     await using smtp = await SmtpClient.connect({
       port,
-      starttls: false,
+      tls: false,
       credentials: CREDENTIALS,
     });
     assert(smtp.authenticated);
