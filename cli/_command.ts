@@ -7,6 +7,7 @@
  * @module
  */
 
+import { MissingExtensionError } from "../net/missing_extension_error.ts";
 import { writeAll } from "../net/_io.ts";
 import config from "../deno.json" with { type: "json" };
 
@@ -358,28 +359,14 @@ export function listenFailure(
   return error;
 }
 
-/** The older ProtocolError codes for what is now a `MissingExtensionError`. */
-const MISSING_CODES: Record<string, string> = {
-  STARTTLS_UNAVAILABLE: "STARTTLS",
-  NO_SASL_MECHANISM: "SASL",
-  LOGIN_DISABLED: "LOGIN",
-};
-
 /**
  * The extension a failure says the server lacks (`"STARTTLS"`, `"STLS"`,
- * `"AUTH TLS"`, `"SASL"`, ...), from a `MissingExtensionError` (or the
- * older `ProtocolError` codes for the same), in the error or its causes;
- * `null` for other failures.
+ * `"AUTH TLS"`, `"SASL"`, ...), from a `MissingExtensionError` in the error
+ * or its causes; `null` for other failures.
  */
 export function missingExtension(error: unknown): string | null {
   for (const e of causeChain(error)) {
-    const candidate = e as { name?: unknown; extension?: unknown; code?: unknown };
-    if (candidate?.name === "MissingExtensionError" && typeof candidate.extension === "string") {
-      return candidate.extension;
-    }
-    if (typeof candidate?.code === "string" && MISSING_CODES[candidate.code] !== undefined) {
-      return MISSING_CODES[candidate.code]!;
-    }
+    if (e instanceof MissingExtensionError) return e.extension;
   }
   return null;
 }

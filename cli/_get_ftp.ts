@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { writeAll } from "../net/_io.ts";
 import { FtpClient } from "../net/ftp_client.ts";
 import { FtpReplyError } from "../net/ftp_reply_error.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
@@ -319,8 +320,7 @@ async function writeOut(
       const { value, done } = await reader.read(new Uint8Array(buffer));
       if (done) break;
       try {
-        let at = 0;
-        while (at < value.length) at += await file.write(value.subarray(at));
+        await writeAll(file, value);
       } catch (error) {
         await reader.cancel().catch(() => {});
         throw fileWriteError(output, error);

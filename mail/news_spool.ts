@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { writeAll } from "../net/_io.ts";
 import { BufferedReader } from "../net/buffered_reader.ts";
 import type { ChunkSource } from "../net/chunk_source.ts";
 import { type HeaderField, readHeaderBlock } from "../net/mime_header.ts";
@@ -1163,11 +1164,6 @@ function lowerBound(sorted: number[], value: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
 }
 
 async function readTextIfExists(path: string): Promise<string | undefined> {
