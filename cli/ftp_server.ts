@@ -1,5 +1,5 @@
 /**
- * `ftp-server [DIR]`: serves a directory over FTP (the `python -m
+ * `inetkit ftp-server [DIR]`: serves a directory over FTP (the `python -m
  * pyftpdlib` of Deno), read-only and without anonymous login unless asked,
  * with explicit or implicit FTPS, printing one access-log line per login,
  * transfer and change to standard error.
@@ -12,6 +12,7 @@ import {
   flagBoolean,
   flagString,
   flagStrings,
+  listenFailure,
   parseArgs,
   parsePort,
   runMain,
@@ -20,10 +21,12 @@ import {
 } from "./_command.ts";
 import { FtpServer, type FtpServerUser } from "../net/ftp_server.ts";
 
-const HELP = `Usage: ftp-server [DIR] [options]
+const HELP = `Usage: inetkit ftp-server [DIR] [options]
 
 Serves DIR (default: the current directory) over FTP until Ctrl-C.
-Read-only and without anonymous login unless asked.
+Read-only and without anonymous login unless asked. Where it listens goes
+to standard output, the access log (one line per login, transfer and
+change) to standard error.
 
 Options:
   --port N             Port to listen on (default 2121; 0 picks a free one)
@@ -39,6 +42,8 @@ Options:
   --passive-ports A-B  Listen for passive data connections on ports A to B
   --quiet              Do not print access-log lines
   -h, --help           Show this help
+
+Exit codes: 0 stopped by Ctrl-C, 1 failure (such as a port in use), 2 usage.
 `;
 
 /** A running `ftp-server` command, for tests and embedding. */
@@ -78,6 +83,8 @@ function parsePassivePorts(text: string | undefined): [number, number] | undefin
  * @returns The server and its URL.
  * @throws {UsageError} For bad arguments, a directory that does not exist,
  *   or no way to log in.
+ * @throws {CommandError} When it cannot listen (the port in use, an address
+ *   not of this machine), naming the address, the port and `--port 0`.
  */
 export async function startFtpServer(
   args: string[],
@@ -129,22 +136,28 @@ export async function startFtpServer(
   const passivePorts = parsePassivePorts(flagString(parsed, "passive-ports"));
   const quiet = flagBoolean(parsed, "quiet");
   const write = flagBoolean(parsed, "write");
-  const server = new FtpServer({
-    root: dir,
-    hostname,
-    port,
-    users,
-    anonymous,
-    write,
-    cert,
-    key,
-    implicitTls,
-    requireTls,
-    passivePorts,
-    signal,
-    accessLog: quiet ? undefined : (line) => io.err(`${line}\n`),
-    onError: (error) => io.err(`ftp-server: ${error instanceof Error ? error.message : error}\n`),
-  });
+  let server: FtpServer;
+  try {
+    server = new FtpServer({
+      root: dir,
+      hostname,
+      port,
+      users,
+      anonymous,
+      write,
+      cert,
+      key,
+      implicitTls,
+      requireTls,
+      passivePorts,
+      signal,
+      accessLog: quiet ? undefined : (line) => io.err(`${line}\n`),
+      onError: (error) =>
+        io.err(`inetkit ftp-server: ${error instanceof Error ? error.message : error}\n`),
+    });
+  } catch (error) {
+    throw listenFailure(error, hostname, port);
+  }
   const shownHost = server.addr.hostname.includes(":")
     ? `[${server.addr.hostname}]`
     : server.addr.hostname;

@@ -3,10 +3,13 @@
  * command, on {@linkcode NntpClient}, {@linkcode NntpServer} and
  * {@linkcode NewsSpool}.
  *
+ * STARTTLS is used whenever the server offers it and its certificate must
+ * verify (`--cacert FILE` for a private CA); `--no-tls` stays in clear.
+ *
  * ```sh
- * deno run -A cli/news.ts list nntp://127.0.0.1:1119/comp.lang.python
- * deno run -A cli/news.ts read 'nntp://127.0.0.1:1119/<peers-py-1@example.test>'
- * echo hello | deno run -A cli/news.ts post nntp://127.0.0.1:1119/local.test --from a@example.test --subject hi
+ * deno run -A cli/news.ts list nntp://127.0.0.1:1119/comp.lang.python --cacert /tmp/peers/tls/ca.pem
+ * deno run -A cli/news.ts read 'nntp://127.0.0.1:1119/<peers-py-1@example.test>' --no-tls
+ * echo hello | deno run -A cli/news.ts post nntp://127.0.0.1:1119/local.test --from a@example.test --subject hi --cacert /tmp/peers/tls/ca.pem
  * deno run -A cli/news.ts serve --dir /tmp/spool --port 1190 --group local.test
  * ```
  *
@@ -18,14 +21,20 @@ import { buildMessage } from "../mail/message_builder.ts";
 import { NewsSpool } from "../mail/news_spool.ts";
 import { NNTP_PORT, NntpClient, type NntpConnectOptions, NNTPS_PORT } from "../mail/nntp_client.ts";
 import { NntpServer } from "../mail/nntp_server.ts";
+import { NntpReplyError } from "../mail/nntp_reply_error.ts";
 import {
   type Command,
   type CommandIo,
+  connectFailure,
   flagBoolean,
   flagString,
   flagStrings,
+  listenFailure,
+  missingExtension,
+  osMessage,
   parseArgs,
   parsePort,
+  readCaCerts,
   runMain,
   untilInterrupted,
   UsageError,
@@ -47,9 +56,13 @@ nntp:// uses 119). A message-id may be given with or without <>, URL-encoded.
 
 Client options:
   --starttls             require STARTTLS: fail rather than go on in clear
+                         (without it STARTTLS is still used when offered)
+  --no-tls               stay in clear even when the server offers STARTTLS
   --cacert FILE          trust the CA certificates in this PEM file
   --user USER            log in as USER (AUTHINFO)
   --password-env VAR     read the password from the environment variable VAR
+  --insecure-auth        allow sending the password in clear to a host that
+                         is not loopback (refused otherwise)
   --from ADDRESS         post: the author
   --subject TEXT         post: the subject
   --timeout MS           milliseconds without progress before giving up (default 60000)
@@ -67,13 +80,22 @@ Server options:
   --user USER            require this login (with --password-env)
   --path-host NAME       the site name in Path and Xref (default localhost)
   --max-article-size N   the largest article in bytes (default 16777216)
-  --quiet                do not print one line per command
+  --quiet                do not print one line per command (standard error)
 
-Exit codes: 0 success, 1 failure, 2 usage.
+TLS: STARTTLS is used whenever the server offers it, and the server's
+certificate must verify (--cacert FILE for a private CA): a failed
+verification is an error, never a fallback to clear text. A server that
+offers STARTTLS but refuses it leaves the session in clear, unless
+--starttls is given. Only --no-tls stays in clear on purpose.
+
+Where the server listens goes to standard output, its log of commands to
+standard error.
+
+Exit codes: 0 success, 1 failure, 2 usage, 77 the --cacert file cannot be read.
 `;
 
 const CLIENT_FLAGS = {
-  booleans: ["starttls", "verbose"],
+  booleans: ["starttls", "no-tls", "insecure-auth", "verbose"],
   values: ["cacert", "user", "password-env", "from", "subject", "timeout"],
   aliases: { v: "verbose" },
 };
@@ -172,32 +194,37 @@ async function client(
     credentials = { username: user, password };
   }
   const starttls = flagBoolean(parsed, "starttls");
+  const noTls = flagBoolean(parsed, "no-tls");
   if (starttls && target.tls) throw new UsageError("--starttls and nntps:// exclude each other");
-  let caCerts: string[] | undefined;
-  const caFile = flagString(parsed, "cacert");
-  if (caFile !== undefined) {
-    try {
-      caCerts = [await Deno.readTextFile(caFile)];
-    } catch (error) {
-      io.err(`inetkit news: Cannot read ${caFile}: ${describe(error)}\n`);
-      return 1;
-    }
+  if (noTls && target.tls) {
+    throw new UsageError("--no-tls is for nntp:// (nntps:// is TLS from the first byte)");
   }
+  if (starttls && noTls) throw new UsageError("--starttls and --no-tls exclude each other");
+  const caCerts = await readCaCerts(flagString(parsed, "cacert"));
   const verbose = flagBoolean(parsed, "verbose");
   const body = action === "post" ? await new Response(io.stdin).bytes() : undefined;
+  const now = io.now ?? (() => performance.now());
+  const started = now();
+  let nntp: NntpClient;
   try {
-    await using nntp = await NntpClient.connect({
+    nntp = await NntpClient.connect({
       hostname: target.hostname,
       port: target.port,
-      // Clear text unless asked: --starttls requires it, nntps:// is TLS throughout.
-      tls: target.tls ? { caCerts } : starttls ? undefined : false,
+      // STARTTLS when offered (verified); only --no-tls stays in clear.
+      tls: target.tls ? { caCerts } : noTls ? false : undefined,
       requireTls: starttls,
       caCerts,
+      allowInsecureAuth: flagBoolean(parsed, "insecure-auth"),
       credentials,
       timeout,
       connectTimeout: timeout,
       debug: verbose ? (line) => io.err(line + "\n") : undefined,
     });
+  } catch (error) {
+    io.err(`inetkit news: ${connectError(error, target, now() - started)}\n`);
+    return 1;
+  }
+  try {
     if (action === "list") await list(nntp, target.group!, io);
     else if (action === "read") await read(nntp, target, io);
     else {
@@ -220,6 +247,8 @@ async function client(
   } catch (error) {
     io.err(`inetkit news: ${describeFailure(error, target)}\n`);
     return 1;
+  } finally {
+    await nntp[Symbol.asyncDispose]();
   }
 }
 
@@ -319,18 +348,57 @@ function parseTarget(text: string, action: "list" | "read" | "post"): NewsTarget
 }
 
 function describe(error: unknown): string {
-  if (error instanceof DOMException && error.name === "TimeoutError") return "timed out";
-  return error instanceof Error ? error.message : String(error);
+  if (timedOut(error)) return "timed out";
+  return osMessage(error);
 }
 
-/** Curl-like: the failure with the target it concerns. */
+function timedOut(error: unknown): boolean {
+  return error instanceof DOMException && error.name === "TimeoutError" ||
+    error instanceof Deno.errors.TimedOut;
+}
+
+/** `127.0.0.1 port 119`, `[::1] port 119`: the server as messages name it. */
+function shownServer(target: NewsTarget): string {
+  const host = target.hostname.includes(":") ? `[${target.hostname}]` : target.hostname;
+  return `${host} port ${target.port}`;
+}
+
+/**
+ * Curl-like: a failure to connect, start TLS or log in, naming the server
+ * and the flag that changes the outcome where there is one.
+ */
+function connectError(error: unknown, target: NewsTarget, elapsed: number): string {
+  const connect = connectFailure(error, target.hostname, target.port, elapsed);
+  if (connect !== null) return connect;
+  if (timedOut(error)) return `${target.url}: Operation timed out after ${Math.round(elapsed)} ms`;
+  const server = shownServer(target);
+  const text = describe(error);
+  const missing = missingExtension(error);
+  if (missing === "STARTTLS") {
+    return `Cannot start TLS with ${server}: ${
+      text.replace(/^Cannot start TLS: /, "")
+    } (--starttls requires it)`;
+  }
+  if (error instanceof NntpReplyError && error.command === "STARTTLS") {
+    return `Cannot start TLS with ${server}: ${
+      text.replace(/^Cannot send STARTTLS: /, "")
+    } (--starttls requires it)`;
+  }
+  if (error instanceof Deno.errors.InvalidData || /certificate/i.test(text)) {
+    return `Cannot start TLS with ${server}: ${text} (--cacert FILE trusts a private CA)`;
+  }
+  if ((missing === "AUTHINFO" || error instanceof TypeError) && /without TLS/.test(text)) {
+    const why = text.replace(/^Cannot authenticate: /, "")
+      .replace(/^Cannot authenticate with ([^:]+): it /, "$1 ");
+    return `Cannot log in to ${server}: ${why}; the password would go in clear ` +
+      "(--insecure-auth allows it)";
+  }
+  return `${target.url}: ${text}`;
+}
+
+/** Curl-like: a failure after connecting, with the URL it concerns. */
 function describeFailure(error: unknown, target: NewsTarget): string {
-  if (error instanceof Deno.errors.ConnectionRefused) {
-    return `Failed to connect to ${target.hostname} port ${target.port}: Connection refused`;
-  }
-  if (error instanceof DOMException && error.name === "TimeoutError") {
-    return `${target.url}: Operation timed out`;
-  }
+  if (timedOut(error)) return `${target.url}: Operation timed out`;
   return `${target.url}: ${describe(error)}`;
 }
 
@@ -440,12 +508,13 @@ export async function startNewsServe(
       allowPosting: !flagBoolean(parsed, "read-only"),
       maxArticleSize: sizeText === undefined ? undefined : Number(sizeText),
       signal,
-      log: quiet ? undefined : (line) => io.out(line + "\n"),
+      // Standard output is for data: the log goes to standard error.
+      log: quiet ? undefined : (line) => io.err(line + "\n"),
       onError: (error) => io.err(`inetkit news: ${describe(error)}\n`),
     });
   } catch (error) {
     await spool.close();
-    throw error;
+    throw listenFailure(error, hostname, port);
   }
   const scheme = implicitTls ? "nntps" : "nntp";
   const shownHost = server.addr.hostname.includes(":")

@@ -3,7 +3,7 @@ import { DotStuffingEncoderStream } from "./dot_stuffing.ts";
 import { writeAll } from "./_io.ts";
 import { ProtocolError } from "./protocol_error.ts";
 import { TcpServer } from "./tcp_server.ts";
-import type { TcpConnectionInfo } from "./tcp_server.ts";
+import type { TcpConnectionInfo, TcpOverloadInfo } from "./tcp_server.ts";
 import type { GopherItem } from "./_gopher_types.ts";
 import {
   assertGopherSelector,
@@ -102,6 +102,21 @@ export interface GopherServerOptions {
   /** Aborting it shuts the server down. */
   signal?: AbortSignal;
   /**
+   * Receives one line per request once it is answered (or given up): the
+   * client's address, the time, the selector in quotes (control
+   * characters, quotes and backslashes escaped as `\xNN`, so a client
+   * cannot forge lines; a search string after a TAB is never logged), the
+   * outcome and the bytes sent:
+   * `127.0.0.1 [14/Nov/2023:22:13:20 +0000] "/hello.txt" ok 6`.
+   *
+   * The outcome is one of {@linkcode GopherServerOutcome}. A connection
+   * that closes without sending anything is not logged. A sink that throws
+   * is reported to `onError`.
+   *
+   * @default {no access log}
+   */
+  accessLog?: (line: string) => void;
+  /**
    * Receives errors the server recovered from (a failed listing, a bad
    * gophermap); clients only ever see a generic error item.
    *
@@ -110,8 +125,62 @@ export interface GopherServerOptions {
   onError?: (error: unknown) => void;
 }
 
+/**
+ * How a request ended, as the access log says it: `ok` (the item was
+ * sent), `not-found`, `refused` (a selector that leads outside the root or
+ * to a dotfile), `bad-selector` (not a valid selector or `URL:` target),
+ * `too-long` (a request line over `maxSelectorLength`), `error` (the
+ * server failed; see `onError`), `aborted` (the client went away or the
+ * server shut down mid-answer), `timeout` (no selector within
+ * `requestTimeout`, or an answer stalled past `idleTimeout`), `busy` (over
+ * a connection cap).
+ */
+export type GopherServerOutcome =
+  | "ok"
+  | "not-found"
+  | "refused"
+  | "bad-selector"
+  | "too-long"
+  | "error"
+  | "aborted"
+  | "timeout"
+  | "busy";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+// deno-lint-ignore no-control-regex
+const LOG_ESCAPE_REGEXP = /[\x00-\x1f\x7f-\x9f"\\]/g;
+
+/** A request line that could not be read: the client went away or stalled. */
+class ClientGone extends Error {
+  constructor(options: ErrorOptions) {
+    super("Cannot read the request line", options);
+    this.name = "ClientGone";
+  }
+}
+
+/** One access-log line; see `GopherServerOptions.accessLog`. */
+function gopherAccessLine(
+  host: string,
+  selector: string | null,
+  outcome: GopherServerOutcome,
+  bytes: number,
+  now: Date,
+): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const date = `${pad(now.getUTCDate())}/${MONTHS[now.getUTCMonth()]}/${now.getUTCFullYear()}:${
+    pad(now.getUTCHours())
+  }:${pad(now.getUTCMinutes())}:${pad(now.getUTCSeconds())} +0000`;
+  const shown = selector === null ? "-" : `"${
+    selector.replace(
+      LOG_ESCAPE_REGEXP,
+      (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+    )
+  }"`;
+  return `${host} [${date}] ${shown} ${outcome} ${bytes}`;
+}
 
 /** An error answer: a one-item menu of type `3`. */
 function errorMenu(message: string): Uint8Array {
@@ -137,7 +206,9 @@ function htmlEscape(text: string): string {
  * file). The selector line is capped (`maxSelectorLength`) and must arrive
  * within `requestTimeout`; a stalled answer ends after `idleTimeout`;
  * connections are capped in total and per address. Search strings (after a
- * TAB) and Gopher+ requests are ignored: the plain item is sent.
+ * TAB) and Gopher+ requests are ignored: the plain item is sent. With
+ * `accessLog`, each request gives one line: the client, the time, the
+ * selector, the {@linkcode GopherServerOutcome} and the bytes sent.
  *
  * @example Serving a directory and reading its menu
  * ```ts
@@ -158,6 +229,29 @@ function htmlEscape(text: string): string {
  * }
  * await Deno.remove(root, { recursive: true });
  * ```
+ *
+ * @example Logging one line per request
+ * ```ts
+ * import { gopherFetch, GopherServer } from "@inetkit/inetkit/net";
+ * import { assertEquals, assertMatch } from "@std/assert";
+ *
+ * const root = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${root}/hello.txt`, "hello\n");
+ * const lines: string[] = [];
+ * {
+ *   await using server = new GopherServer({ root, accessLog: (line) => lines.push(line) });
+ *   const base = `gopher://127.0.0.1:${server.addr.port}`;
+ *   const body = await gopherFetch(`${base}/0/hello.txt`);
+ *   assertEquals(await new Response(body).text(), "hello\r\n");
+ *   await new Response(await gopherFetch(`${base}/1/missing`)).text();
+ * }
+ * // Written once each answer is complete: after shutdown both are there.
+ * assertEquals(lines.length, 2);
+ * // "hello\r\n" and the ".\r\n" that ends a text item: 10 bytes.
+ * assertMatch(lines[0]!, /^127\.0\.0\.1 \[\d\d\/\w{3}\/\d{4}:[\d:]{8} \+0000\] "\/hello\.txt" ok 10$/);
+ * assertMatch(lines[1]!, /^127\.0\.0\.1 \[.+\] "\/missing" not-found \d+$/);
+ * await Deno.remove(root, { recursive: true });
+ * ```
  */
 export class GopherServer implements AsyncDisposable {
   #tcp: TcpServer;
@@ -170,6 +264,7 @@ export class GopherServer implements AsyncDisposable {
   #maxItems: number;
   #maxGophermap: number;
   #onError: (error: unknown) => void;
+  #accessLog: ((line: string) => void) | null;
 
   /**
    * Starts listening at once.
@@ -199,6 +294,7 @@ export class GopherServer implements AsyncDisposable {
     this.#maxItems = positive(options.maxMenuItems ?? 10000, "maxMenuItems");
     this.#maxGophermap = positive(options.maxGophermapSize ?? 1024 * 1024, "maxGophermapSize");
     this.#onError = options.onError ?? ((error) => console.error("GopherServer:", error));
+    this.#accessLog = options.accessLog ?? null;
     this.#realRoot = Deno.realPathSync(options.root);
     if (!Deno.statSync(this.#realRoot).isDirectory) {
       throw new TypeError(`Cannot start gopher server: root ${options.root} is not a directory`);
@@ -211,8 +307,15 @@ export class GopherServer implements AsyncDisposable {
       idleTimeout: options.idleTimeout ?? 30000,
       signal: options.signal,
       onError: this.#onError,
-      onOverload: async (conn) => {
-        await writeAll(conn, errorMenu("Server busy, try again later"));
+      onOverload: async (conn, info) => {
+        const busy = errorMenu("Server busy, try again later");
+        let sent = 0;
+        try {
+          await writeAll(conn, busy);
+          sent = busy.length;
+        } finally {
+          this.#log(info, null, "busy", sent);
+        }
       },
     }, (conn, info) => this.#serve(conn, info));
   }
@@ -227,7 +330,64 @@ export class GopherServer implements AsyncDisposable {
     return this.#tcp.finished;
   }
 
+  #log(
+    info: TcpConnectionInfo | TcpOverloadInfo,
+    selector: string | null,
+    outcome: GopherServerOutcome,
+    bytes: number,
+  ): void {
+    const sink = this.#accessLog;
+    if (sink === null) return;
+    try {
+      sink(gopherAccessLine(info.remoteAddr.hostname, selector, outcome, bytes, new Date()));
+    } catch (error) {
+      this.#onError(error);
+    }
+  }
+
   async #serve(conn: Deno.Conn, info: TcpConnectionInfo): Promise<void> {
+    const deadline = info.deadline;
+    let expired = false;
+    const expire = deadline.onExpire;
+    deadline.onExpire = (reason) => {
+      expired = true;
+      expire(reason);
+    };
+    let bytes = 0;
+    const send = async (data: Uint8Array): Promise<void> => {
+      await writeAll(conn, data);
+      bytes += data.length;
+      deadline.touch();
+    };
+    let selector: string | null = null;
+    let outcome: GopherServerOutcome | null = null;
+    try {
+      outcome = await this.#request(conn, info, send, (s) => selector = s);
+    } catch (error) {
+      if (
+        !(error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset ||
+          error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted ||
+          error instanceof ClientGone)
+      ) {
+        this.#onError(error);
+        outcome = "error";
+        await send(errorMenu("Cannot serve this selector")).catch(() => {});
+      } else {
+        // The client went away, or its deadline closed the connection.
+        outcome = expired ? "timeout" : "aborted";
+      }
+    } finally {
+      if (outcome !== null) this.#log(info, selector, outcome, bytes);
+    }
+  }
+
+  /** Reads the request and answers it; `null` for a connection that sent nothing. */
+  async #request(
+    conn: Deno.Conn,
+    info: TcpConnectionInfo,
+    send: (bytes: Uint8Array) => Promise<void>,
+    got: (selector: string) => void,
+  ): Promise<GopherServerOutcome | null> {
     const deadline = info.deadline;
     deadline.after(this.#requestTimeout);
     const reader = new BufferedReader(conn, { bufferSize: 2048 });
@@ -237,49 +397,37 @@ export class GopherServer implements AsyncDisposable {
       line = await reader.readLineBytes({ maxLength: this.#maxSelector * 2 + 16 });
     } catch (error) {
       if (error instanceof ProtocolError && error.code === "LINE_TOO_LONG") {
-        await writeAll(conn, errorMenu("Selector too long"));
+        await send(errorMenu("Selector too long"));
+        return "too-long";
       }
-      return;
+      // Any other failure to read the request line is the client's doing.
+      throw new ClientGone({ cause: error });
     }
-    if (line === null) return;
+    if (line === null) return null;
     deadline.touch();
-    const send = async (bytes: Uint8Array): Promise<void> => {
-      await writeAll(conn, bytes);
-      deadline.touch();
-    };
     const selector = decoder.decode(line).split("\t")[0]!;
+    got(selector);
     try {
       assertGopherSelector(selector, { maxLength: this.#maxSelector });
     } catch {
       await send(errorMenu("Bad selector"));
-      return;
+      return "bad-selector";
     }
-    try {
-      await this.#answer(selector, info, send);
-    } catch (error) {
-      if (
-        error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset ||
-        error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted
-      ) {
-        return; // the client went away, or its deadline closed the connection
-      }
-      this.#onError(error);
-      await send(errorMenu("Cannot serve this selector")).catch(() => {});
-    }
+    return await this.#answer(selector, info, send);
   }
 
   async #answer(
     selector: string,
     info: TcpConnectionInfo,
     send: (bytes: Uint8Array) => Promise<void>,
-  ): Promise<void> {
+  ): Promise<GopherServerOutcome> {
     if (selector.startsWith("URL:")) {
       const target = selector.slice(4);
       if (
         !/^[a-z][a-z0-9+.-]*:[^\s"<>]*$/i.test(target) || /^(javascript|data|file):/i.test(target)
       ) {
         await send(errorMenu("Bad URL selector"));
-        return;
+        return "bad-selector";
       }
       const href = htmlEscape(target);
       await send(encoder.encode(
@@ -287,13 +435,13 @@ export class GopherServer implements AsyncDisposable {
           `<title>${href}</title></head>\n<body><p>This item points outside Gopher: ` +
           `<a href="${href}">${href}</a></p></body></html>\n`,
       ));
-      return;
+      return "ok";
     }
     const realRoot = this.#realRoot;
     const target = await resolveSelector(realRoot, selector);
     if (target.kind === "refused" || target.kind === "missing") {
       await send(errorMenu(target.kind === "refused" ? "Selector refused" : "Not found"));
-      return;
+      return target.kind === "refused" ? "refused" : "not-found";
     }
     const host = this.#publicHostname ?? info.localAddr.hostname;
     const port = this.#publicPort ?? this.addr.port;
@@ -301,7 +449,7 @@ export class GopherServer implements AsyncDisposable {
       await send(
         encoder.encode(await this.#menu(realRoot, target.path, target.selector, host, port)),
       );
-      return;
+      return "ok";
     }
     const type = gopherTypeForFile(target.name);
     const file = await Deno.open(target.path, { read: true });
@@ -317,6 +465,7 @@ export class GopherServer implements AsyncDisposable {
     } finally {
       await reader.cancel().catch(() => {});
     }
+    return "ok";
   }
 
   async #menu(

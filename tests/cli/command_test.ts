@@ -26,17 +26,10 @@ async function commandNames(): Promise<string[]> {
   return list.split("\n").map((line) => line.trim().split(/\s+/)[0]!).filter(Boolean);
 }
 
-/**
- * Commands whose help heading is still to be fixed by their owners (the FTP
- * server's says `Usage: ftp-server`): remove a name once its help is right.
- */
-const HEADING_TO_FIX = new Set(["ftp-server"]);
-
 Deno.test("every command's help starts with 'Usage: inetkit <command>'", async () => {
   const names = await commandNames();
   assert(names.includes("get") && names.includes("serve") && names.includes("mail"));
   for (const name of names) {
-    if (HEADING_TO_FIX.has(name)) continue;
     const io = captureIo();
     assertEquals(await run([name, "--help"], io), 0, name);
     assert(io.stdout.startsWith(`Usage: inetkit ${name} `), `${name}: ${io.stdout.split("\n")[0]}`);

@@ -28,7 +28,7 @@ async function makeSite(): Promise<string> {
 Deno.test("ftp-server --help prints the usage and exits 0", async () => {
   const io = captureIo();
   assertEquals(await runCommand(ftpServerCommand, ["--help"], io), 0);
-  assertStringIncludes(io.stdout, "Usage: ftp-server [DIR]");
+  assert(io.stdout.startsWith("Usage: inetkit ftp-server [DIR] [options]\n"), io.stdout);
   assertStringIncludes(io.stdout, "--passive-ports A-B");
   assertStringIncludes(io.stdout, "--implicit-tls");
 });
@@ -71,6 +71,30 @@ Deno.test("ftp-server rejects bad arguments with a UsageError", async () => {
     assertEquals(await runCommand(ftpServerCommand, [dir], io), 2);
     assertStringIncludes(io.stderr, "Nobody could log in");
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ftp-server names the host, the port and --port 0 when the port is in use", async () => {
+  const dir = await makeSite();
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = taken.addr.port;
+    const io = captureIo();
+    const code = await runCommand(
+      ftpServerCommand,
+      [dir, "--user", "u:p", "--port", String(port)],
+      io,
+    );
+    assertEquals(code, 1);
+    assertEquals(
+      io.stderr,
+      `inetkit ftp-server: Cannot listen on 127.0.0.1 port ${port}: the address is already ` +
+        "in use (another server runs there; --port 0 picks a free port)\n",
+    );
+    assertEquals(io.stdout, "");
+  } finally {
+    taken.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

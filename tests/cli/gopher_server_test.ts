@@ -1,9 +1,9 @@
 import { captureIo, runCommand } from "../../cli/_command.ts";
 import { getCommand } from "../../cli/get.ts";
-import { gopherServerCommand } from "../../cli/gopher_server.ts";
-import { gopherMenu } from "../../net/gopher_client.ts";
+import { gopherServerCommand, startGopherServer } from "../../cli/gopher_server.ts";
+import { gopherFetch, gopherMenu } from "../../net/gopher_client.ts";
 import { GopherServer } from "../../net/gopher_server.ts";
-import { assertEquals, assertMatch, assertStringIncludes } from "../_helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_helpers/assert.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
@@ -51,7 +51,8 @@ Deno.test("cli gopher-server serves a directory until interrupted", async () => 
     assertEquals((await child.status).code, 0);
     reader.releaseLock();
     await child.stdout.cancel().catch(() => {});
-    await child.stderr.cancel();
+    // The access log went to standard error.
+    assertMatch(await new Response(child.stderr).text(), /^127\.0\.0\.1 \[.+\] "" ok \d+$/m);
   });
 });
 
@@ -96,4 +97,65 @@ Deno.test("cli get gopher:// prints a readable menu, text items and raw binary i
     assertEquals(refused.code, 1);
     assertStringIncludes(refused.err, "Telnet session");
   });
+});
+
+Deno.test("cli gopher-server prints one access-log line per request on stderr, none with --quiet", async () => {
+  await withDir(async (dir) => {
+    for (const quiet of [false, true]) {
+      const io = captureIo();
+      const stop = new AbortController();
+      const { server, url } = await startGopherServer(
+        [dir, "--port", "0", ...(quiet ? ["--quiet"] : [])],
+        io,
+        stop.signal,
+      );
+      try {
+        assertMatch(url, /^gopher:\/\/127\.0\.0\.1:\d+\/$/);
+        const text = await new Response(await gopherFetch(`${url}0/hello.txt`)).text();
+        assertEquals(text, "hello, gopher\r\n");
+        await new Response(await gopherFetch(`${url}1/nope`)).text();
+      } finally {
+        stop.abort();
+        await server.shutdown();
+      }
+      // Standard output is only where it serves.
+      assertEquals(io.stdout, `Serving ${dir} on ${url}\n`);
+      if (quiet) {
+        assertEquals(io.stderr, "");
+        continue;
+      }
+      const lines = io.stderr.trimEnd().split("\n");
+      assertEquals(lines.length, 2, io.stderr);
+      // "hello, gopher\r\n" and the final ".\r\n".
+      assertMatch(lines[0]!, /^127\.0\.0\.1 \[.+\] "\/hello\.txt" ok 18$/);
+      assertMatch(lines[1]!, /^127\.0\.0\.1 \[.+\] "\/nope" not-found \d+$/);
+    }
+  });
+});
+
+Deno.test("cli gopher-server names the host, the port and --port 0 when the port is in use", async () => {
+  await withDir(async (dir) => {
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const port = taken.addr.port;
+      const io = captureIo();
+      assertEquals(await runCommand(gopherServerCommand, [dir, "--port", String(port)], io), 1);
+      assertEquals(
+        io.stderr,
+        `inetkit gopher-server: Cannot listen on 127.0.0.1 port ${port}: the address is already ` +
+          "in use (another server runs there; --port 0 picks a free port)\n",
+      );
+      assertEquals(io.stdout, "");
+    } finally {
+      taken.close();
+    }
+  });
+});
+
+Deno.test("cli gopher-server --help names the command, --quiet and where the log goes", async () => {
+  const io = captureIo();
+  assertEquals(await runCommand(gopherServerCommand, ["--help"], io), 0);
+  assert(io.stdout.startsWith("Usage: inetkit gopher-server [DIR] "), io.stdout);
+  assertStringIncludes(io.stdout, "\n  --quiet ");
+  assertStringIncludes(io.stdout, "access log");
 });

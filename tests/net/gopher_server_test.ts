@@ -1,7 +1,7 @@
 import { GopherServer, type GopherServerOptions } from "../../net/gopher_server.ts";
 import { gopherFetch, gopherMenu } from "../../net/gopher_client.ts";
 import { parseGopherMenu } from "../../net/gopher_menu.ts";
-import { assert, assertEquals, assertStringIncludes } from "../_helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_helpers/assert.ts";
 import { prng } from "../_helpers/sources.ts";
 
 const encoder = new TextEncoder();
@@ -292,5 +292,144 @@ Deno.test("GopherServer ends an answer the client stopped reading after idleTime
     conn.close();
     assert(total < 16 * 1024 * 1024, `got all ${total} bytes`);
     assertEquals(errors, []);
+  });
+});
+
+/** The shape of an access-log line, with the selector field and what follows. */
+const LOG_LINE_REGEXP = /^127\.0\.0\.1 \[\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d \+0000\] (.*)$/;
+
+/** The part of each line after the date: `"selector" outcome bytes`. */
+function logTails(lines: string[]): string[] {
+  return lines.map((line) => {
+    const match = LOG_LINE_REGEXP.exec(line);
+    assert(match !== null, `not an access-log line: ${JSON.stringify(line)}`);
+    return match[1]!;
+  });
+}
+
+Deno.test("GopherServer accessLog writes one line per request: selector, outcome and bytes sent", async () => {
+  await withTree(async (root) => {
+    const lines: string[] = [];
+    const answers: Uint8Array[] = [];
+    {
+      await using server = start(root, { accessLog: (line) => void lines.push(line) });
+      const port = server.addr.port;
+      for (
+        const request of [
+          "\r\n",
+          "/hello.txt\r\n",
+          "/image.gif\r\n",
+          "/missing.txt\r\n",
+          "/../outside/secret.txt\r\n",
+          "/.hidden\r\n",
+          "URL:javascript:alert(1)\r\n",
+          "URL:https://example.org/\r\n",
+        ]
+      ) {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+        await conn.write(encoder.encode(request));
+        answers.push(await new Response(conn.readable).bytes());
+      }
+    }
+    const bytes = answers.map((a) => a.length);
+    assertEquals(logTails(lines), [
+      `"" ok ${bytes[0]}`,
+      `"/hello.txt" ok ${bytes[1]}`,
+      `"/image.gif" ok 8`,
+      `"/missing.txt" not-found ${bytes[3]}`,
+      `"/../outside/secret.txt" refused ${bytes[4]}`,
+      `"/.hidden" refused ${bytes[5]}`,
+      `"URL:javascript:alert(1)" bad-selector ${bytes[6]}`,
+      `"URL:https://example.org/" ok ${bytes[7]}`,
+    ]);
+    assertEquals(bytes[2], 8);
+  });
+});
+
+Deno.test("GopherServer accessLog escapes control bytes and quotes and never logs the search string", async () => {
+  await withTree(async (root) => {
+    const lines: string[] = [];
+    {
+      await using server = start(root, { accessLog: (line) => void lines.push(line) });
+      const port = server.addr.port;
+      await raw(port, "/hello.txt\tmy secret search\r\n");
+      // A forged log line: an ESC sequence, a quote, a backslash.
+      await raw(port, '/a\x1b[31m" ok 0\\\r\n');
+    }
+    const tails = logTails(lines);
+    assertEquals(tails[0]!.split(" ").slice(0, 2), ['"/hello.txt"', "ok"]);
+    assert(!lines.join("\n").includes("secret"));
+    // Whatever the outcome, the selector cannot end the field or the line.
+    assertMatch(tails[1]!, /^"\/a\\x1b\[31m\\x22 ok 0\\x5c" [a-z-]+ \d+$/);
+    for (const line of lines) {
+      assert(![...line].some((c) => c.charCodeAt(0) < 0x20), JSON.stringify(line));
+    }
+  });
+});
+
+Deno.test("GopherServer accessLog reports too-long, timeout, busy and aborted requests", async () => {
+  await withTree(async (root) => {
+    await Deno.writeFile(`${root}/big.bin`, new Uint8Array(16 * 1024 * 1024));
+    const lines: string[] = [];
+    {
+      await using server = start(root, {
+        accessLog: (line) => void lines.push(line),
+        maxSelectorLength: 64,
+        requestTimeout: 150,
+        maxConnections: 1,
+      });
+      const port = server.addr.port;
+      const tooLong = await raw(port, "/" + "x".repeat(500) + "\r\n");
+      assertStringIncludes(tooLong, "Selector too long");
+      // Sends nothing: closed after requestTimeout.
+      const silent = await Deno.connect({ hostname: "127.0.0.1", port });
+      // Over the cap of one connection meanwhile.
+      assertStringIncludes(await raw(port, "/hello.txt\r\n"), "Server busy");
+      assertEquals(await new Response(silent.readable).text(), "");
+      // Goes away in the middle of a large answer.
+      const reader = await Deno.connect({ hostname: "127.0.0.1", port });
+      await reader.write(encoder.encode("/big.bin\r\n"));
+      assert((await reader.read(new Uint8Array(1024))) !== null);
+      reader.close();
+    }
+    const tails = logTails(lines);
+    assertEquals(tails.slice(0, 3), [
+      `- too-long ${errorLength("Selector too long")}`,
+      "- busy " +
+      errorLength("Server busy, try again later"),
+      "- timeout 0",
+    ]);
+    assertEquals(tails.length, 4);
+    assertMatch(tails[3]!, /^"\/big\.bin" aborted \d+$/);
+    const sent = Number(tails[3]!.split(" ")[2]);
+    assert(sent > 0 && sent < 16 * 1024 * 1024, `${sent} bytes`);
+  });
+});
+
+/** The size of an error answer with this text. */
+function errorLength(text: string): number {
+  return encoder.encode(`3${text}\t\terror.host\t1\r\n.\r\n`).length;
+}
+
+Deno.test("GopherServer logs nothing for a connection that sends nothing, and reports a failing accessLog", async () => {
+  await withTree(async (root) => {
+    const errors: unknown[] = [];
+    let calls = 0;
+    {
+      await using server = start(root, {
+        accessLog: () => {
+          calls++;
+          throw new Error("log disk full");
+        },
+        onError: (error) => void errors.push(error),
+      });
+      const port = server.addr.port;
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      // The answer still arrives whole.
+      assertStringIncludes(await raw(port, "/hello.txt\r\n"), "hello\r\n");
+    }
+    assertEquals(calls, 1);
+    assertEquals(errors.map((e) => (e as Error).message), ["log disk full"]);
   });
 });
