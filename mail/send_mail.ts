@@ -137,8 +137,9 @@ export interface SendMailOptions extends SmtpConnectOptions {
  */
 export async function sendMail(
   message: SendMailMessage,
-  options: SendMailOptions = {},
+  options?: SendMailOptions,
 ): Promise<SmtpSendResult> {
+  options ??= {};
   let from = options.from;
   let to = options.to;
   let smtputf8 = options.smtputf8;

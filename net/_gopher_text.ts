@@ -79,8 +79,9 @@ export interface GopherTextOptions {
  */
 export function readGopherText(
   reader: BufferedReader,
-  options: GopherTextOptions = {},
+  options?: GopherTextOptions,
 ): ReadableStream<Uint8Array> {
+  options ??= {};
   const dotted = options.dotTerminated ?? true;
   const requireTerminator = options.requireTerminator ?? false;
   const maxSize = options.maxSize ?? Infinity;
