@@ -263,17 +263,8 @@ export class WsReceiver {
     } else {
       out = new Uint8Array(n);
     }
-    if (this.#masked) {
-      const key = this.#key;
-      let k = this.#keyAt;
-      for (let j = 0; j < n; j++) {
-        out[j] = data[j]! ^ key[k]!;
-        k = (k + 1) & 3;
-      }
-      this.#keyAt = k;
-    } else {
-      out.set(data);
-    }
+    out.set(data);
+    if (this.#masked) this.#keyAt = xorWsMask(out, this.#key, this.#keyAt);
     if (this.#opcode >= OP_CLOSE) return;
     this.#messageSize += n;
     if (this.#message === OP_TEXT) {
@@ -421,10 +412,45 @@ export function encodeWsFrame(
   const out = new Uint8Array(headLength + payload.length);
   encodeWsHeader(out, 0, opcode, payload.length, fin, mask);
   out.set(payload, headLength);
-  if (mask !== null) {
-    for (let j = 0; j < payload.length; j++) out[headLength + j]! ^= mask[j & 3]!;
-  }
+  if (mask !== null) xorWsMask(out.subarray(headLength), mask, 0);
   return out;
+}
+
+/** Below this many bytes, the byte loop beats setting up a word view. */
+const WORD_MASK_MIN = 32;
+
+/**
+ * XORs `bytes` in place with the 4-byte masking key (RFC 6455 §5.3),
+ * starting at key byte `keyAt`; returns the key position after the last
+ * byte. The aligned middle goes a 32-bit word at a time.
+ */
+export function xorWsMask(bytes: Uint8Array, key: Uint8Array, keyAt: number): number {
+  const n = bytes.length;
+  let k = keyAt & 3;
+  let i = 0;
+  if (n >= WORD_MASK_MIN) {
+    for (; ((bytes.byteOffset + i) & 3) !== 0; i++) {
+      bytes[i]! ^= key[k]!;
+      k = (k + 1) & 3;
+    }
+    const words = (n - i) >>> 2;
+    // The key rotated to start at k, read as one word in the platform's byte order.
+    const rotated = new Uint8Array([
+      key[k]!,
+      key[(k + 1) & 3]!,
+      key[(k + 2) & 3]!,
+      key[(k + 3) & 3]!,
+    ]);
+    const word = new Uint32Array(rotated.buffer)[0]!;
+    const view = new Uint32Array(bytes.buffer, bytes.byteOffset + i, words);
+    for (let w = 0; w < words; w++) view[w]! ^= word;
+    i += words * 4;
+  }
+  for (; i < n; i++) {
+    bytes[i]! ^= key[k]!;
+    k = (k + 1) & 3;
+  }
+  return k;
 }
 
 const encoder = new TextEncoder();

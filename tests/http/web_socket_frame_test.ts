@@ -14,6 +14,7 @@ import {
   type WsEvent,
   wsHeaderLength,
   WsReceiver,
+  xorWsMask,
 } from "../../http/_ws_frame.ts";
 import { concatBytes } from "../../net/_bytes.ts";
 import { ProtocolError, type ProtocolErrorCode } from "../../net/protocol_error.ts";
@@ -430,5 +431,23 @@ Deno.test("wsCloseCodeFor() maps UTF-8 errors to 1007, size to 1009, the rest to
     ] as const
   ) {
     assertEquals(code(name), 1002, name);
+  }
+});
+
+Deno.test("xorWsMask() matches the byte-wise definition at every length, offset and key position", () => {
+  const key = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
+  const random = prng(7);
+  for (let length = 0; length <= 100; length++) {
+    for (let offset = 0; offset < 4; offset++) {
+      for (let keyAt = 0; keyAt < 4; keyAt++) {
+        const backing = new Uint8Array(length + offset);
+        for (let i = 0; i < backing.length; i++) backing[i] = Math.floor(random() * 256);
+        const bytes = backing.subarray(offset);
+        const expected = bytes.map((b, i) => b ^ key[(keyAt + i) & 3]!);
+        const next = xorWsMask(bytes, key, keyAt);
+        assertEquals(bytes, expected, `length ${length}, offset ${offset}, keyAt ${keyAt}`);
+        assertEquals(next, (keyAt + length) & 3);
+      }
+    }
   }
 });
