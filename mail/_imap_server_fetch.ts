@@ -16,6 +16,7 @@ import {
   imapInternalDate,
   type ImapOutput,
   readChunks,
+  readSmall,
 } from "./_imap_server_output.ts";
 import {
   filterHeaderBytes,
@@ -23,6 +24,7 @@ import {
   type ImapMessageCache,
   type ImapMessageData,
   loadMessageData,
+  loadMessageDataNow,
   resolvePart,
 } from "./_imap_server_structure.ts";
 import { bodyStructureOf, envelopeOf } from "./_imap_server_envelope.ts";
@@ -176,13 +178,15 @@ export interface FetchContext {
   out: ImapOutput;
 }
 
-async function payloadOf(
-  ctx: FetchContext,
-  uid: number,
+/**
+ * What a section stands for, when that needs no reading (always, but for
+ * header fields of a header too long to keep): `undefined` then.
+ */
+function payloadWithoutReading(
   info: MailMessageInfo,
   data: ImapMessageData | null,
   item: Extract<FetchItem, { kind: "section" }>,
-): Promise<Payload> {
+): Payload | undefined {
   let headerStart: number;
   let headerLength: number;
   let textStart: number;
@@ -213,7 +217,9 @@ async function payloadOf(
   }
   switch (item.text) {
     case "HEADER":
-      if (header !== null) return { kind: "bytes", data: binaryBytes(header) };
+      if (header !== null) {
+        return { kind: "bytes", data: data!.headerBytes ??= binaryBytes(header) };
+      }
       return { kind: "range", start: headerStart, length: headerLength };
     case "TEXT":
       return { kind: "range", start: textStart, length: textLength };
@@ -224,6 +230,37 @@ async function payloadOf(
       if (header !== null) {
         return { kind: "bytes", data: filterHeaderBytes(binaryBytes(header), names, not) };
       }
+      return undefined;
+    }
+  }
+  return { kind: "bytes", data: EMPTY };
+}
+
+async function payloadOf(
+  ctx: FetchContext,
+  uid: number,
+  info: MailMessageInfo,
+  data: ImapMessageData | null,
+  item: Extract<FetchItem, { kind: "section" }>,
+): Promise<Payload> {
+  const known = payloadWithoutReading(info, data, item);
+  if (known !== undefined) return known;
+  // Header fields of a header too long to keep: read and filter it.
+  let headerStart: number;
+  let headerLength: number;
+  if (item.path.length === 0) {
+    headerStart = 0;
+    headerLength = data!.headerLength;
+  } else {
+    const enclosed = resolvePart(data!.structure!, item.path)!.message!;
+    headerStart = enclosed.headerStart;
+    headerLength = enclosed.bodyStart - enclosed.headerStart;
+  }
+  switch (item.text) {
+    case "HEADER.FIELDS":
+    case "HEADER.FIELDS.NOT": {
+      const not = item.text === "HEADER.FIELDS.NOT";
+      const names = item.fields ?? [];
       if (headerLength <= 65536 * 4) {
         const raw = await readRange(ctx.view, uid, headerStart, headerLength);
         return { kind: "bytes", data: filterHeaderBytes(raw, names, not) };
@@ -245,6 +282,8 @@ async function readRange(
   length: number,
 ): Promise<Uint8Array> {
   if (length === 0) return EMPTY;
+  const small = readSmall(view, uid, start, length);
+  if (small !== undefined) return small;
   const chunks: Uint8Array[] = [];
   let got = 0;
   await readChunks(await view.read(uid, { start, length }), (chunk) => {
@@ -298,6 +337,8 @@ interface Prepared {
 const PREFETCH_INLINE = 65536;
 /** How many messages a FETCH prepares ahead of the one being written. */
 const PREFETCH_WINDOW = 16;
+/** Responses written without waiting are flushed once this much is collected. */
+const FLUSH_AT = 65536;
 
 async function prepare(
   ctx: FetchContext,
@@ -439,6 +480,100 @@ async function discard(message: PreparedMessage): Promise<void> {
   for (const v of message.values) if (typeof v !== "string") await v.cancel();
 }
 
+/**
+ * A message's `* seq FETCH (...)` response, computed without waiting when
+ * everything it needs is at hand: the header or structure in the cache (or
+ * a small message the store reads at once), and sections that are bytes
+ * or small message ranges. Returns the response's pieces (binary strings
+ * and literal contents), `"expunged"`, or `undefined` when something must
+ * be waited for (then {@linkcode prepareMessage} does it).
+ */
+function prepareMessageNow(
+  ctx: FetchContext,
+  seq: number,
+  request: FetchRequest,
+  flagsChanged: boolean,
+): (string | Uint8Array)[] | "expunged" | undefined {
+  const { view } = ctx;
+  const uid = view.uidAt(seq)!;
+  const info = view.message(seq)!;
+  try {
+    let data: ImapMessageData | null = null;
+    if (request.needsStructure || request.needsHeader) {
+      const found = loadMessageDataNow(ctx.cache, view, uid, request.needsStructure);
+      if (found === undefined) return undefined;
+      data = found;
+    }
+    const parts: (string | Uint8Array)[] = [];
+    for (const item of request.items) {
+      switch (item.kind) {
+        case "FLAGS":
+          parts.push(`FLAGS ${imapFlagList(info.flags, view.isRecent(uid))}`);
+          break;
+        case "UID":
+          parts.push(`UID ${uid}`);
+          break;
+        case "INTERNALDATE":
+          parts.push(`INTERNALDATE ${imapInternalDate(info.internalDate)}`);
+          break;
+        case "RFC822.SIZE":
+          parts.push(`RFC822.SIZE ${info.size}`);
+          break;
+        case "ENVELOPE":
+          parts.push(`ENVELOPE ${envelopeOf(data!.fields)}`);
+          break;
+        case "BODYSTRUCTURE":
+          parts.push(`BODYSTRUCTURE ${bodyStructureOf(data!.structure!, true)}`);
+          break;
+        case "BODY":
+          parts.push(`BODY ${bodyStructureOf(data!.structure!, false)}`);
+          break;
+        case "section": {
+          const payload = payloadWithoutReading(info, data, item);
+          if (payload === undefined || payload.kind === "filter") return undefined;
+          const total = payload.kind === "bytes" ? payload.data.length : payload.length;
+          const skip = item.origin === null ? 0 : Math.min(item.origin, total);
+          const size = Math.min(item.length ?? Number.POSITIVE_INFINITY, total - skip);
+          let bytes: Uint8Array | undefined;
+          if (payload.kind === "bytes") bytes = payload.data.subarray(skip, skip + size);
+          else if (size === 0) bytes = EMPTY;
+          else if (size <= PREFETCH_INLINE) {
+            bytes = readSmall(view, uid, payload.start + skip, size);
+            if (bytes !== undefined && bytes.length !== size) {
+              throw new Error("Cannot send section: the message is shorter than its size");
+            }
+          }
+          if (bytes === undefined) return undefined;
+          parts.push(item.label + (item.origin === null ? "" : `<${item.origin}>`), bytes);
+          break;
+        }
+      }
+    }
+    if (flagsChanged && !request.items.some((i) => i.kind === "FLAGS")) {
+      parts.push(`FLAGS ${imapFlagList(info.flags, view.isRecent(uid))}`);
+    }
+    return parts;
+  } catch (error) {
+    if (error instanceof MailStoreError && error.code === "EXPUNGED") return "expunged";
+    throw error;
+  }
+}
+
+/** Writes a response from {@linkcode prepareMessageNow} into the output buffer. */
+function writeMessageNow(out: ImapOutput, seq: number, parts: (string | Uint8Array)[]): void {
+  out.binary(`* ${seq} FETCH (`);
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (typeof part !== "string") {
+      out.binary(` {${part.length}}\r\n`);
+      out.bytes(part);
+      continue;
+    }
+    out.binary(i > 0 ? " " + part : part);
+  }
+  out.binary(")\r\n");
+}
+
 /** Writes a prepared message's `* seq FETCH (...)` response. */
 async function writeMessage(ctx: FetchContext, message: PreparedMessage): Promise<void> {
   const out = ctx.out;
@@ -484,21 +619,42 @@ export async function runFetch(
   seen: ReadonlySet<number>,
   alive: () => boolean,
 ): Promise<number> {
-  const pending: Promise<PreparedMessage | "expunged">[] = [];
+  // Up to PREFETCH_WINDOW messages ahead: responses computed at once
+  // (arrays of pieces) or jobs that read from the store meanwhile.
+  const pending: (Ready | Promise<PreparedMessage | "expunged">)[] = [];
   let next = 0;
   let missing = 0;
   const fill = () => {
     while (pending.length < PREFETCH_WINDOW && next < seqs.length) {
       const seq = seqs[next++]!;
-      const job = prepareMessage(ctx, seq, request, seen.has(ctx.view.uidAt(seq)!));
+      const changed = seen.has(ctx.view.uidAt(seq)!);
+      const now = prepareMessageNow(ctx, seq, request, changed);
+      if (now !== undefined) {
+        pending.push(now === "expunged" ? now : { seq, parts: now });
+        continue;
+      }
+      const job = prepareMessage(ctx, seq, request, changed);
       job.catch(() => {});
       pending.push(job);
     }
   };
+  const out = ctx.out;
   try {
     fill();
     while (pending.length > 0) {
-      const message = await pending.shift()!;
+      const entry = pending.shift()!;
+      if (entry === "expunged" || !(entry instanceof Promise)) {
+        // Written straight into the output buffer, flushed a block at a time.
+        if (entry === "expunged") missing++;
+        else writeMessageNow(out, entry.seq, entry.parts);
+        if (out.pending >= FLUSH_AT) {
+          await out.flush();
+          if (!alive()) break;
+        }
+        fill();
+        continue;
+      }
+      const message = await entry;
       if (!alive()) {
         if (message !== "expunged") await discard(message);
         break;
@@ -508,13 +664,17 @@ export async function runFetch(
       else await writeMessage(ctx, message);
     }
   } finally {
-    for (const job of pending.splice(0)) {
-      const message = await job.catch(() => "expunged" as const);
+    for (const entry of pending.splice(0)) {
+      if (!(entry instanceof Promise)) continue;
+      const message = await entry.catch(() => "expunged" as const);
       if (message !== "expunged") await discard(message);
     }
   }
   return missing;
 }
+
+/** A response computed at once: `* seq FETCH (` pieces `)`. */
+type Ready = { seq: number; parts: (string | Uint8Array)[] } | "expunged";
 
 /** Writes `* seq FETCH (FLAGS (...) [UID n])` for STORE and for changes made elsewhere. */
 export function writeFlags(

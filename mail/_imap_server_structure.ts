@@ -10,7 +10,7 @@
  * @module
  */
 import type { MailboxView } from "./mail_store.ts";
-import { binaryBytes, bytesBinary, readChunks } from "./_imap_server_output.ts";
+import { binaryBytes, bytesBinary, readChunks, readSmall } from "./_imap_server_output.ts";
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -86,6 +86,8 @@ export interface ImapMessageData {
   fields: HeaderFieldPair[];
   /** The full structure, or null after a header-only pass. */
   structure: ImapPartNode | null;
+  /** {@linkcode ImapMessageData.header} as octets, made when first sent. */
+  headerBytes?: Uint8Array;
 }
 
 /** Unfolds a header block (binary string) into fields, stopping at the blank line. */
@@ -290,21 +292,27 @@ export class StructureScanner {
       }
       const lf = chunk.indexOf(LF, pos);
       const stop = lf === -1 ? n : lf + 1;
+      const pieces = this.#carry.length;
       this.#append(chunk.subarray(pos, stop));
       this.#offset += stop - pos;
       pos = stop;
-      if (lf === -1) break;
+      if (lf === -1) {
+        // The line goes on in the next chunk: keep a copy, the chunk may be reused.
+        if (this.#carry.length > pieces) this.#carry[pieces] = this.#carry[pieces]!.slice();
+        break;
+      }
       this.#takeLine(true);
     }
     return this.#headerOnly && this.rootHeaderDone;
   }
 
+  /** Adds a piece of the current line (a view into the chunk being fed). */
   #append(piece: Uint8Array): void {
     if (piece.length === 0) return;
     const room = MAX_LINE - this.#carryKept;
     if (room > 0) {
       const kept = piece.length <= room ? piece : piece.subarray(0, room);
-      this.#carry.push(kept.slice());
+      this.#carry.push(kept);
       this.#carryKept += kept.length;
     }
     if (piece.length >= 2) this.#carryLastCr = piece[piece.length - 2] === CR;
@@ -715,7 +723,8 @@ export class ImapMessageCache {
 }
 
 function costOf(data: ImapMessageData): number {
-  let cost = 256 + (data.header?.length ?? 0);
+  // The header twice: as text and, once sent, as octets.
+  let cost = 256 + 2 * (data.header?.length ?? 0);
   const visit = (node: ImapPartNode | null) => {
     if (node === null) return;
     cost += 200;
@@ -744,11 +753,41 @@ export async function loadMessageData(
   uid: number,
   full: boolean,
 ): Promise<ImapMessageData> {
-  const key = messageKey(view, uid);
-  const cached = cache.get(key);
-  if (cached !== undefined && (!full || cached.structure !== null)) return cached;
+  const now = loadMessageDataNow(cache, view, uid, full);
+  if (now !== undefined) return now;
   const scanner = new StructureScanner({ headerOnly: !full });
   await readChunks(await view.read(uid), (chunk) => scanner.feed(chunk));
+  return remember(cache, view, uid, full, scanner);
+}
+
+/**
+ * {@linkcode loadMessageData} without waiting: from the cache, or from a
+ * small message the store reads at once; `undefined` when it must read.
+ *
+ * @throws {MailStoreError} `"EXPUNGED"` when the message is gone.
+ */
+export function loadMessageDataNow(
+  cache: ImapMessageCache,
+  view: MailboxView,
+  uid: number,
+  full: boolean,
+): ImapMessageData | undefined {
+  const cached = cache.get(messageKey(view, uid));
+  if (cached !== undefined && (!full || cached.structure !== null)) return cached;
+  const small = readSmall(view, uid, 0, Infinity);
+  if (small === undefined) return undefined;
+  const scanner = new StructureScanner({ headerOnly: !full });
+  scanner.feed(small);
+  return remember(cache, view, uid, full, scanner);
+}
+
+function remember(
+  cache: ImapMessageCache,
+  view: MailboxView,
+  uid: number,
+  full: boolean,
+  scanner: StructureScanner,
+): ImapMessageData {
   let root: ImapPartNode;
   if (full || !scanner.rootHeaderDone) root = scanner.finish();
   else root = scanner.root;
@@ -758,6 +797,6 @@ export async function loadMessageData(
     fields: root.fields,
     structure: full ? root : null,
   };
-  cache.set(key, data);
+  cache.set(messageKey(view, uid), data);
   return data;
 }

@@ -77,6 +77,22 @@ export interface LoadedBox {
   added: FoundRec[];
   /** Whether the index must be written even when nothing was added. */
   dirty: boolean;
+  /** The backend's own state of the index, kept on the box as {@linkcode Box.index}. */
+  index?: unknown;
+}
+
+/**
+ * What changed in a box since the index was last saved, so that a backend
+ * can append to its index instead of rewriting it. A save without one
+ * (after loading) writes the whole index.
+ */
+export interface BoxChange {
+  /** Records that were added, ascending by UID. */
+  added?: readonly Rec[];
+  /** UIDs that were removed. */
+  removed?: readonly number[];
+  /** Records whose flags (or file) changed. */
+  changed?: readonly Rec[];
 }
 
 /** What a backend's rescan found, relative to the box's records. */
@@ -107,6 +123,8 @@ export interface Box {
   locked: boolean;
   dirty: boolean;
   gone: boolean;
+  /** The backend's state of the index (from {@linkcode LoadedBox.index}). */
+  index: unknown;
 }
 
 /** Storage of one store kind. Methods on a box run inside its mutex unless said otherwise. */
@@ -131,12 +149,18 @@ export interface MailBackend {
   ): Promise<LoadedBox>;
   /** Finds changes made by others. */
   scan(box: Box): Promise<ScanResult>;
-  /** Writes the index (UID validity, next UID, first recent UID, per-message data). */
-  save(box: Box): Promise<void>;
+  /**
+   * Makes the index (UID validity, next UID, first recent UID, per-message
+   * data) match the box, durably: with `change`, only what changed since
+   * the last save; without, all of it. A backend may leave out the fsync
+   * of what it can rebuild after a crash from what is durable already
+   * (the Maildir backend: UIDs that delivered files carry in their names).
+   */
+  save(box: Box, change?: BoxChange): Promise<void>;
   /** Writes a message durably where nobody sees it yet (outside the mutex). */
   stage(box: Box, chunks: AsyncIterable<Uint8Array>, internalDate: number): Promise<Staged>;
-  /** Makes a staged message visible, durably; returns its ref. */
-  publish(box: Box, staged: Staged, flags: readonly string[]): Promise<unknown>;
+  /** Makes a staged message visible, durably, as message `uid`; returns its ref. */
+  publish(box: Box, staged: Staged, flags: readonly string[], uid: number): Promise<unknown>;
   /** Undoes a publish whose index write failed. */
   unpublish(box: Box, ref: unknown): Promise<void>;
   /** Adds a copy of `rec` (from `from`) to `to`; returns its ref. Durable after `flush(to)`. */
@@ -153,6 +177,32 @@ export interface MailBackend {
   claimRecent(box: Box): Promise<void>;
   /** Streams the CRLF view of a message's octets `[start, start + length)` (outside the mutex). */
   open(box: Box, rec: Rec, start: number, length: number): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * The CRLF view of a message's octets `[start, start + length)` at once,
+   * without waiting, when that is cheap (a small message in memory or in
+   * the page cache); `undefined` when the caller should use `open`.
+   */
+  readSmall?(box: Box, rec: Rec, start: number, length: number): Uint8Array | undefined;
+}
+
+/**
+ * The key of a {@linkcode MailboxView} method of the built-in stores that
+ * reads a message range synchronously: `view[MAIL_VIEW_READ_SMALL](uid,
+ * start, length)` returns the octets (the range clamped as `read()` does),
+ * or `undefined` when that would mean waiting (a Maildir file over 64 KiB,
+ * or one stored with LF line ends: then `read()` streams it). Servers that
+ * write many small messages (an IMAP FETCH of a thousand bodies) save a
+ * stream and a file op hand-over per message with it; other `MailStore`
+ * implementations need not have it.
+ *
+ * @throws {MailStoreError} `"EXPUNGED"` when the message is gone.
+ * @throws {RangeError} For a negative or fractional `start` or `length`.
+ */
+export const MAIL_VIEW_READ_SMALL: unique symbol = Symbol("inetkit.MailboxView.readSmall");
+
+/** A view that may have {@linkcode MAIL_VIEW_READ_SMALL}. */
+export interface MailViewReadSmall {
+  [MAIL_VIEW_READ_SMALL]?: (uid: number, start: number, length: number) => Uint8Array | undefined;
 }
 
 /** A promise-chain mutex. */
@@ -253,6 +303,7 @@ export class MailStoreEngine implements MailStore {
       locked: false,
       dirty: loaded.dirty,
       gone: false,
+      index: loaded.index,
     };
     this.#lastUidValidity = Math.max(this.#lastUidValidity, box.uidValidity);
     for (const raw of loaded.records) {
@@ -286,8 +337,8 @@ export class MailStoreEngine implements MailStore {
     return added;
   }
 
-  async #save(box: Box): Promise<void> {
-    await this.#backend.save(box);
+  async #save(box: Box, change?: BoxChange): Promise<void> {
+    await this.#backend.save(box, change);
     box.dirty = false;
   }
 
@@ -599,10 +650,10 @@ export class MailStoreEngine implements MailStore {
             `Cannot deliver message to ${quoteName(name)}: UIDs are exhausted`,
           );
         }
-        const ref = await this.#backend.publish(box, staged, flags);
+        const ref = await this.#backend.publish(box, staged, flags, box.uidNext);
         const [rec] = this.#assign(box, [{ flags, internalDate, size: counter.size, ref }]);
         try {
-          await this.#save(box);
+          await this.#save(box, { added: [rec!] });
         } catch (error) {
           this.#dropRecords(box, new Set([rec!.uid]));
           await this.#backend.unpublish(box, ref).catch(() => {});
@@ -709,6 +760,7 @@ export class MailStoreEngine implements MailStore {
         if (!sameFlags(next, rec.info.flags)) planned.push([rec, next]);
       }
       const changed: MailMessageInfo[] = [];
+      const changedRecs: Rec[] = [];
       try {
         for (const [rec, next] of planned) {
           rec.ref = await this.#backend.setFlags(box, rec, next);
@@ -718,11 +770,12 @@ export class MailStoreEngine implements MailStore {
             flags: next,
           });
           changed.push(rec.info);
+          changedRecs.push(rec);
         }
       } finally {
         if (changed.length > 0) {
           await this.#backend.flush(box);
-          await this.#save(box);
+          await this.#save(box, { changed: changedRecs });
           this.#emitFlags(box, changed, origin);
         }
       }
@@ -757,7 +810,7 @@ export class MailStoreEngine implements MailStore {
       }
       const removed = recs.map((r) => r.uid);
       this.#dropRecords(box, new Set(removed));
-      await this.#save(box);
+      await this.#save(box, { removed });
       this.#emitExpunge(box, removed, origin);
       return removed;
     });
@@ -843,14 +896,15 @@ export class MailStoreEngine implements MailStore {
       } finally {
         if (added.length > 0) {
           await this.#backend.flush(target);
-          await this.#save(target);
+          await this.#save(target, { added });
         }
         if (toRemove.length > 0) await this.#backend.remove(source, toRemove);
         const gone = [...moved, ...toRemove];
         if (gone.length > 0) {
           await this.#backend.flush(source);
-          this.#dropRecords(source, new Set(gone.map((r) => r.uid)));
-          await this.#save(source);
+          const goneUids = gone.map((r) => r.uid);
+          this.#dropRecords(source, new Set(goneUids));
+          await this.#save(source, { removed: goneUids });
         }
         this.#emitExists(target, added);
         this.#emitExpunge(source, gone.map((r) => r.uid).sort((a, b) => a - b), origin);
@@ -882,10 +936,12 @@ export class MailStoreEngine implements MailStore {
     const removed = found.removed.filter((u) => box.byUid.has(u)).sort((a, b) => a - b);
     if (removed.length > 0) this.#dropRecords(box, new Set(removed));
     const changed: MailMessageInfo[] = [];
+    const changedRecs: Rec[] = [];
     for (const change of found.changed) {
       const rec = box.byUid.get(change.uid);
       if (rec === undefined) continue;
       rec.ref = change.ref;
+      changedRecs.push(rec);
       if (!sameFlags(change.flags, rec.info.flags)) {
         rec.info = makeInfo(box, rec.uid, {
           ...rec.info,
@@ -896,8 +952,8 @@ export class MailStoreEngine implements MailStore {
       }
     }
     const added = this.#assign(box, found.added);
-    if (removed.length > 0 || changed.length > 0 || added.length > 0 || box.dirty) {
-      await this.#save(box);
+    if (removed.length > 0 || changedRecs.length > 0 || added.length > 0 || box.dirty) {
+      await this.#save(box, { removed, changed: changedRecs, added });
     }
     this.#emitExpunge(box, removed);
     this.#emitFlags(box, changed);
@@ -939,6 +995,21 @@ export class MailStoreEngine implements MailStore {
   /** Reads a message for a view. */
   readOf(box: Box, uid: number, options: MailReadOptions): Promise<ReadableStream<Uint8Array>> {
     return this.#read(box, uid, options);
+  }
+
+  /** Reads a small message range for a view at once, or `undefined` (see {@linkcode MAIL_VIEW_READ_SMALL}). */
+  readSmallOf(box: Box, uid: number, start: number, length: number): Uint8Array | undefined {
+    if (this.#backend.readSmall === undefined) return undefined;
+    const rec = box.byUid.get(uid);
+    if (rec === undefined) throw expunged(box, uid);
+    const range = clampRange(rec.info.size, { start, length });
+    try {
+      return this.#backend.readSmall(box, rec, range.start, range.length);
+    } catch (error) {
+      // Renamed by another tool, or gone: read() finds out which.
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
   }
 
   async lockMailbox(user: string, folder: string): Promise<MailboxLock> {
@@ -1000,7 +1071,7 @@ export class MailStoreEngine implements MailStore {
       if (box === undefined) continue;
       for (const view of [...box.views]) view.close();
       await box.mutex.run(async () => {
-        if (box.dirty && !box.gone) await this.#save(box);
+        if (box.dirty && !box.gone) await this.#save(box, {});
       }).catch((error) => failure ??= error);
     }
     if (failure !== undefined) throw failure;
@@ -1398,6 +1469,11 @@ export class ViewImpl implements MailboxView {
   /** Reads a message of the view (for servers that hold only the view). */
   read(uid: number, options: MailReadOptions = {}): Promise<ReadableStream<Uint8Array>> {
     return this.#engine.readOf(this.box, uid, options);
+  }
+
+  /** See {@linkcode MAIL_VIEW_READ_SMALL}. */
+  [MAIL_VIEW_READ_SMALL](uid: number, start: number, length: number): Uint8Array | undefined {
+    return this.#engine.readSmallOf(this.box, uid, start, length);
   }
 
   close(): void {

@@ -2,15 +2,29 @@
  * The Maildir++ backend of {@linkcode MaildirStore}: one Maildir per user,
  * `INBOX` in its root, each other folder in a `.<name>` directory (name in
  * modified UTF-7, levels joined by `.`) with a `maildirfolder` marker.
- * Message files are `<unique>,S=<file size>,W=<CRLF size>` in `new/` and
- * `<unique>,S=..,W=..:2,<letters>` in `cur/`; the index is
+ * Message files are `<unique>,U=<uid>,S=<file size>,W=<CRLF size>` in
+ * `new/` and `<unique>,U=..,S=..,W=..:2,<letters>` in `cur/`; the index is
  * `inetkit-uidlist` per folder, subscriptions are `inetkit-subscriptions`
  * in the Maildir root.
+ *
+ * A delivery costs two fsyncs: the message file before its rename from
+ * `tmp/` into `new/` (or `cur/`), and that directory after it. Its index
+ * line is appended (one `write(2)`) without an fsync of its own, because
+ * the file name carries the UID (`,U=`): a crash of the process loses
+ * nothing that was written, and when a crash of the machine loses the
+ * line, loading the folder finds the file without an index entry and gives
+ * it the UID of its name again (only a UID at or above the index's next
+ * UID is taken from a name, once, so no UID is handed out twice). Every
+ * other change of the index (expunge, copy, move, keywords) is appended
+ * and fsynced before it resolves, after making earlier deliveries' lines
+ * durable; the index is rewritten atomically when it has grown to about
+ * twice its live entries.
  *
  * @module
  */
 import type {
   Box,
+  BoxChange,
   FoundRec,
   LoadedBox,
   MailBackend,
@@ -25,11 +39,13 @@ import { LfNormalizer } from "./_mail_store_crlf.ts";
 import { decodeImapUtf7, encodeImapUtf7 } from "./imap_utf7.ts";
 import {
   formatUidlist,
+  formatUidlistEntry,
   parseDovecotUidlist,
   parseUidlist,
   type UidlistEntry,
 } from "./_maildir_uidlist.ts";
 import {
+  appendText,
   crlfSizeOf,
   formatInfo,
   isMessageName,
@@ -38,11 +54,12 @@ import {
   readTextIfExists,
   sizeInName,
   splitName,
+  SYNC_READ_MAX,
   syncDir,
   uniqueName,
-  writeAll,
   writeAtomic,
 } from "./_maildir_fs.ts";
+import { writeAll, writeAllSync } from "../net/_io.ts";
 
 /** The index file name in each folder. */
 export const UIDLIST_NAME = "inetkit-uidlist";
@@ -50,6 +67,27 @@ export const UIDLIST_NAME = "inetkit-uidlist";
 export const SUBSCRIPTIONS_NAME = "inetkit-subscriptions";
 /** Files in `tmp/` older than this are removed when a folder is loaded (the Maildir rule). */
 const STALE_TMP_MS = 36 * 60 * 60 * 1000;
+/** The index is rewritten when it has more lines than twice the messages plus this. */
+const COMPACT_SLACK = 64;
+const MAX_UID = 0xffffffff;
+
+/**
+ * What the index file of a loaded box holds, as far as appends go: kept
+ * on the box ({@linkcode Box.index}).
+ */
+interface IndexState {
+  /** Lines after the header. */
+  lines: number;
+  /** The next UID and first recent UID the file gives. */
+  uidNext: number;
+  firstRecent: number;
+  /** The keywords the file gives per UID, joined by spaces. */
+  keywords: Map<number, string>;
+  /** Whether appended lines wait for an fsync (deliveries, whose names carry their UIDs). */
+  unsynced: boolean;
+  /** Whether an append failed, so that the file must be rewritten before the next one. */
+  broken: boolean;
+}
 
 type Sub = "new" | "cur";
 
@@ -304,7 +342,8 @@ export class MaildirBackend implements MailBackend {
     let uidValidity: number;
     let uidNext: number;
     let firstRecent: number;
-    let dirty = index === undefined;
+    // A torn last line is rewritten, or the next append would continue it.
+    let dirty = index === undefined || index.torn;
     const known = new Map<string, Partial<UidlistEntry> & { uid: number }>();
     if (index !== undefined) {
       ({ uidValidity, uidNext, firstRecent } = index);
@@ -322,7 +361,9 @@ export class MaildirBackend implements MailBackend {
         }
       } else {
         // No index, or a torn one: a new UID validity tells clients to resync.
-        const old = text === undefined ? undefined : /^inetkit-uidlist 1 V(\d{1,10}) /.exec(text);
+        const old = text === undefined
+          ? undefined
+          : /^inetkit-uidlist [12] V(\d{1,10}) /.exec(text);
         uidValidity = newUidValidity(old ? Number(old[1]) : 0);
         uidNext = 1;
         firstRecent = 1;
@@ -355,8 +396,39 @@ export class MaildirBackend implements MailBackend {
         ref,
       });
     }
+    if (index !== undefined) {
+      // Deliveries whose index lines a crash lost: their names give their UIDs.
+      const hinted = new Map<number, MRef>();
+      for (const ref of disk.values()) {
+        const uid = sizeField(ref.base, "U");
+        if (uid === undefined || uid < uidNext || uid > MAX_UID || hinted.has(uid)) continue;
+        hinted.set(uid, ref);
+      }
+      for (const [uid, ref] of [...hinted].sort((a, b) => a[0] - b[0])) {
+        const found = await this.#found(dir, ref);
+        disk.delete(ref.base);
+        if (found === undefined) continue;
+        records.push({
+          uid,
+          flags: found.flags,
+          internalDate: found.internalDate,
+          size: found.size,
+          ref,
+        });
+        uidNext = uid + 1;
+        dirty = true;
+      }
+    }
     const added = await this.#foundAll(dir, disk.values());
-    return { uidValidity, uidNext, firstRecent, records, added, dirty };
+    const state: IndexState = {
+      lines: index?.lines ?? 0,
+      uidNext,
+      firstRecent,
+      keywords: new Map(records.map((r) => [r.uid, keywordsOfFlags(r.flags)])),
+      unsynced: false,
+      broken: dirty,
+    };
+    return { uidValidity, uidNext, firstRecent, records, added, dirty, index: state };
   }
 
   async scan(box: Box): Promise<ScanResult> {
@@ -380,25 +452,113 @@ export class MaildirBackend implements MailBackend {
     return { added, removed, changed };
   }
 
-  async save(box: Box): Promise<void> {
+  async save(box: Box, change?: BoxChange): Promise<void> {
+    const state = box.index as IndexState | undefined;
+    if (
+      change === undefined || state === undefined || state.broken ||
+      state.lines > 2 * box.records.length + COMPACT_SLACK
+    ) {
+      await this.#rewrite(box);
+      return;
+    }
+    let text = "";
+    let lines = 0;
+    // Lines whose loss in a crash of the machine would matter.
+    let durable = false;
+    const keywords = new Map<number, string | undefined>();
+    for (const uid of change.removed ?? []) {
+      text += `-${uid}\n`;
+      lines++;
+      keywords.set(uid, undefined);
+      durable = true;
+    }
+    let uidNext = state.uidNext;
+    for (const rec of change.added ?? []) {
+      text += formatUidlistEntry(entryOf(rec));
+      lines++;
+      keywords.set(rec.uid, keywordsOf(rec).join(" "));
+      uidNext = Math.max(uidNext, rec.uid + 1);
+      if (sizeField((rec.ref as MRef).base, "U") !== rec.uid) durable = true;
+    }
+    for (const rec of change.changed ?? []) {
+      const words = keywordsOf(rec).join(" ");
+      const logged = keywords.has(rec.uid) ? keywords.get(rec.uid) : state.keywords.get(rec.uid);
+      if (logged === undefined || logged === words) continue;
+      text += formatUidlistEntry(entryOf(rec));
+      lines++;
+      keywords.set(rec.uid, words);
+      durable = true;
+    }
+    if (box.uidNext > uidNext) {
+      text += `N${box.uidNext}\n`;
+      lines++;
+      uidNext = box.uidNext;
+      durable = true;
+    }
+    if (box.firstRecent !== state.firstRecent) {
+      // Losing this only shows messages as \Recent once more.
+      text += `R${box.firstRecent}\n`;
+      lines++;
+    }
+    if (text === "") return;
     const dir = this.folderDir(box.user, box.folder);
-    const text = formatUidlist(
-      box,
-      box.records.map((r) => ({
-        uid: r.uid,
-        base: (r.ref as MRef).base,
-        size: r.info.size,
-        internalDate: r.info.internalDate.getTime(),
-        keywords: keywordsOf(r),
-      })),
-    );
+    try {
+      await appendText(`${dir}/${UIDLIST_NAME}`, text, durable);
+    } catch {
+      // Gone or cut short: the whole index from memory replaces it (or this throws).
+      state.broken = true;
+      await this.#rewrite(box);
+      return;
+    }
+    state.lines += lines;
+    state.uidNext = uidNext;
+    state.firstRecent = box.firstRecent;
+    for (const [uid, words] of keywords) {
+      if (words === undefined) state.keywords.delete(uid);
+      else state.keywords.set(uid, words);
+    }
+    // An fsync makes every earlier append durable too.
+    state.unsynced = !durable;
+  }
+
+  /** Rewrites the whole index atomically. */
+  async #rewrite(box: Box): Promise<void> {
+    const dir = this.folderDir(box.user, box.folder);
+    const text = formatUidlist(box, box.records.map(entryOf));
     await writeAtomic(`${dir}/${UIDLIST_NAME}`, dir, `${dir}/tmp`, new TextEncoder().encode(text));
+    box.index = {
+      lines: box.records.length,
+      uidNext: box.uidNext,
+      firstRecent: box.firstRecent,
+      keywords: new Map(box.records.map((r) => [r.uid, keywordsOf(r).join(" ")])),
+      unsynced: false,
+      broken: false,
+    } satisfies IndexState;
+  }
+
+  /**
+   * Makes appended index lines durable before a change that could lose
+   * the UIDs they record: removing or moving away a message whose name
+   * is all that would tell its UID after a crash.
+   */
+  async #settle(box: Box): Promise<void> {
+    const state = box.index as IndexState | undefined;
+    if (state === undefined || !state.unsynced) return;
+    const dir = this.folderDir(box.user, box.folder);
+    const file = Deno.openSync(`${dir}/${UIDLIST_NAME}`, { append: true });
+    try {
+      await file.syncData();
+    } finally {
+      file.close();
+    }
+    state.unsynced = false;
   }
 
   async stage(box: Box, chunks: AsyncIterable<Uint8Array>, internalDate: number): Promise<Staged> {
     const dir = this.folderDir(box.user, box.folder);
     const unique = uniqueName();
     const tmpPath = `${dir}/tmp/${unique}`;
+    // Creating a file can wait for the disk (inode allocation): asynchronous.
     const file = await Deno.open(tmpPath, { write: true, createNew: true, mode: 0o600 });
     let size = 0;
     let fileSize = 0;
@@ -408,15 +568,15 @@ export class MaildirBackend implements MailBackend {
         for await (const chunk of chunks) {
           size += chunk.length;
           const out = lf === undefined ? chunk : lf.push(chunk);
-          await writeAll(file, out);
+          writeAllSync(file, out);
           fileSize += out.length;
         }
         if (lf !== undefined) {
           const rest = lf.flush();
-          await writeAll(file, rest);
+          writeAllSync(file, rest);
           fileSize += rest.length;
         }
-        await file.utime(new Date(), new Date(internalDate));
+        file.utimeSync(new Date(), new Date(internalDate));
         await file.sync();
       } finally {
         file.close();
@@ -440,14 +600,19 @@ export class MaildirBackend implements MailBackend {
     return staged;
   }
 
-  async publish(box: Box, staged: Staged, flags: readonly string[]): Promise<unknown> {
+  async publish(
+    box: Box,
+    staged: Staged,
+    flags: readonly string[],
+    uid: number,
+  ): Promise<unknown> {
     const s = staged as MStaged;
     const dir = this.folderDir(box.user, box.folder);
-    const base = `${s.unique},S=${s.fileSize},W=${s.size}`;
+    const base = `${s.unique},U=${uid},S=${s.fileSize},W=${s.size}`;
     const sub: Sub = flags.length > 0 ? "cur" : "new";
     const name = sub === "cur" ? `${base}:${formatInfo(flags, "")}` : base;
     const path = `${dir}/${sub}/${name}`;
-    await Deno.rename(s.tmpPath, path);
+    Deno.renameSync(s.tmpPath, path);
     s.published = true;
     try {
       await syncDir(`${dir}/${sub}`);
@@ -525,6 +690,7 @@ export class MaildirBackend implements MailBackend {
   }
 
   async moveIn(from: Box, rec: Rec, to: Box): Promise<unknown | undefined> {
+    await this.#settle(from);
     const ref = rec.ref as MRef;
     const name = `${ref.base}:${formatInfo(rec.info.flags, keptLetters(ref))}`;
     const target = `${this.folderDir(to.user, to.folder)}/cur/${name}`;
@@ -544,6 +710,7 @@ export class MaildirBackend implements MailBackend {
   }
 
   async remove(box: Box, recs: readonly Rec[]): Promise<void> {
+    await this.#settle(box);
     let failure: unknown;
     for (const rec of recs) {
       try {
@@ -615,6 +782,17 @@ export class MaildirBackend implements MailBackend {
     }
   }
 
+  readSmall(box: Box, rec: Rec, start: number, length: number): Uint8Array | undefined {
+    const ref = rec.ref as MRef;
+    // Only whole files that hold the CRLF octets as served, small enough to read in one go.
+    if (rec.info.size > SYNC_READ_MAX || sizeField(ref.base, "S") !== rec.info.size) {
+      return undefined;
+    }
+    const bytes = Deno.readFileSync(this.#path(box, ref));
+    if (bytes.length !== rec.info.size) return undefined;
+    return bytes.subarray(start, start + length);
+  }
+
   async #openAt(
     box: Box,
     ref: MRef,
@@ -625,7 +803,7 @@ export class MaildirBackend implements MailBackend {
   ): Promise<ReadableStream<Uint8Array>> {
     const path = this.#path(box, ref);
     if (crlf === undefined) crlf = (await Deno.stat(path)).size === rec.info.size;
-    return await openMessageStream(path, start, length, crlf);
+    return await openMessageStream(path, start, length, crlf, rec.info.size);
   }
 }
 
@@ -642,6 +820,21 @@ function keywordsOf(rec: Rec): string[] {
   return rec.info.flags.filter((f) => !isSystemFlag(f));
 }
 
+function keywordsOfFlags(flags: readonly string[]): string {
+  return flags.filter((f) => !isSystemFlag(f)).join(" ");
+}
+
+/** A record's index entry. */
+function entryOf(r: Rec): { base: string } & UidlistEntry {
+  return {
+    uid: r.uid,
+    base: (r.ref as MRef).base,
+    size: r.info.size,
+    internalDate: r.info.internalDate.getTime(),
+    keywords: keywordsOf(r),
+  };
+}
+
 /** Letters of the info a copy keeps: upper-case ones (Dovecot's keyword letters a-z are per folder). */
 function keptLetters(ref: MRef): string {
   return [...parseInfo(splitName(ref.name).info).extra].filter((c) => c >= "A" && c <= "Z").join(
@@ -649,10 +842,17 @@ function keptLetters(ref: MRef): string {
   );
 }
 
-function sizeField(base: string, field: "S" | "W"): number | undefined {
-  const match = new RegExp(`,${field}=(\\d{1,15})(?:,|$)`).exec(base);
+/** A numeric `,X=<n>` field of a base name: the sizes `S` and `W`, the UID `U`. */
+function sizeField(base: string, field: "S" | "W" | "U"): number | undefined {
+  const match = FIELD_REGEXPS[field].exec(base);
   return match === null ? undefined : Number(match[1]);
 }
+
+const FIELD_REGEXPS = {
+  S: /,S=(\d{1,15})(?:,|$)/,
+  W: /,W=(\d{1,15})(?:,|$)/,
+  U: /,U=(\d{1,15})(?:,|$)/,
+};
 
 async function isDir(path: string): Promise<boolean> {
   try {

@@ -54,25 +54,31 @@ export interface MaildirStoreOptions {
  * `new/` and `tmp/`; `INBOX` is the Maildir itself and folder `a.b` is the
  * directory `.a.b` (names in modified UTF-7, as Dovecot and Courier store
  * them) with a `maildirfolder` marker. Message files are named
- * `<time>.M<µs>P<pid>Q<n>R<random>.<host>,S=<file size>,W=<CRLF size>`, with
- * the `:2,<letters>` info suffix in `cur/` (`D F R S T` for `\Draft
+ * `<time>.M<µs>P<pid>Q<n>R<random>.<host>,U=<uid>,S=<file size>,W=<CRLF size>`,
+ * with the `:2,<letters>` info suffix in `cur/` (`D F R S T` for `\Draft
  * \Flagged \Answered \Seen \Deleted`; other letters are kept). The internal
  * date is the file's modification time.
  *
  * Each folder's `inetkit-uidlist` keeps the UID validity, the next UID,
  * the first recent UID, and per message its UID, size, internal date and
- * keywords; it is replaced atomically (write to `tmp/`, fsync, rename,
- * fsync the directory). On first use of a folder that Dovecot served, its
- * `dovecot-uidlist` is imported so the UIDs stay. The subscriptions are in
- * `inetkit-subscriptions` in the Maildir root.
+ * keywords. Changes are appended to it as lines; once it has grown to
+ * about twice its messages it is replaced atomically (write to `tmp/`,
+ * fsync, rename, fsync the directory). On first use of a folder that
+ * Dovecot served, its `dovecot-uidlist` is imported so the UIDs stay. The
+ * subscriptions are in `inetkit-subscriptions` in the Maildir root.
  *
  * Delivery writes `tmp/<unique>`, fsyncs it, renames it into `new/` (or
- * `cur/` with flags), fsyncs that directory, writes the uidlist, and only
- * then resolves. Directories are fsynced by opening them read-only and
- * calling `FsFile.sync()`, which Deno allows on Linux and macOS; where the
+ * `cur/` with flags), fsyncs that directory, appends the uidlist line, and
+ * only then resolves: two fsyncs per message. The line itself is not
+ * fsynced, because the file name carries the UID: should a crash of the
+ * machine lose the line, the next load gives the file the UID of its name
+ * again (a name's UID is taken only when no message ever had it). Expunge,
+ * copy, move and keyword changes fsync the uidlist before they resolve.
+ * Directories are fsynced by opening them read-only and calling
+ * `FsFile.sync()`, which Deno allows on Linux and macOS; where the
  * platform refuses (Windows), that step is skipped. A failed or aborted
- * body leaves nothing behind; files in
- * `tmp/` older than 36 hours are removed when the folder is loaded.
+ * body leaves nothing behind; files in `tmp/` older than 36 hours are
+ * removed when the folder is loaded.
  *
  * Files that other tools put into `new/` or `cur/`, rename or remove are
  * noticed on the next {@linkcode MaildirStore.rescan}, `openView` or

@@ -190,6 +190,10 @@ class MemoryBackend implements MailBackend {
   open(_box: Box, rec: Rec, start: number, length: number): Promise<ReadableStream<Uint8Array>> {
     return Promise.resolve(bytesStream(rec.ref as Uint8Array, start, length));
   }
+
+  readSmall(_box: Box, rec: Rec, start: number, length: number): Uint8Array {
+    return (rec.ref as Uint8Array).subarray(start, start + length);
+  }
 }
 
 /**

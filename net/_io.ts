@@ -18,6 +18,20 @@ export async function writeAll(
   while (off < bytes.length) off += await writer.write(bytes.subarray(off));
 }
 
+/**
+ * Writes all of `bytes` synchronously, looping over short writes.
+ *
+ * @param writer A `Deno.FsFile` or anything with `writeSync(p)`.
+ * @param bytes What to write.
+ */
+export function writeAllSync(
+  writer: { writeSync(p: Uint8Array): number },
+  bytes: Uint8Array,
+): void {
+  let off = writer.writeSync(bytes);
+  while (off < bytes.length) off += writer.writeSync(bytes.subarray(off));
+}
+
 /** Closes a resource, ignoring "already closed". */
 export function closeQuietly(resource: { close(): void } | null | undefined): void {
   try {

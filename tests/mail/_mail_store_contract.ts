@@ -7,9 +7,16 @@
  *
  * @module
  */
-import type { MailStore, MailStoreEvent } from "../../mail/mail_store.ts";
+import type { MailboxView, MailStore, MailStoreEvent } from "../../mail/mail_store.ts";
+import { MAIL_VIEW_READ_SMALL, type MailViewReadSmall } from "../../mail/_mail_store_engine.ts";
 import { MailStoreError } from "../../mail/mail_store_error.ts";
-import { assert, assertEquals, assertInstanceOf, assertRejects } from "../_helpers/assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertRejects,
+  assertThrows,
+} from "../_helpers/assert.ts";
 
 /** Opens store objects over one storage. */
 export interface MailStoreHarness {
@@ -208,6 +215,31 @@ export function mailStoreContract(
     await store.expunge("mulder", "INBOX", [1]);
     await assertStoreError(() => store.readMessage("mulder", "INBOX", 1), "EXPUNGED");
     await assertRejects(() => store.readMessage("mulder", "INBOX", 0), RangeError);
+  });
+
+  test(".openView() reads small messages at once with MAIL_VIEW_READ_SMALL, as read() does", async (h) => {
+    await using store = h.open();
+    const content = "Subject: r\r\n\r\n0123456789\r\n";
+    await store.deliver("mulder", "INBOX", bytes(content));
+    await store.deliver("mulder", "INBOX", message("gone"));
+    await using view = await store.openView("mulder", "INBOX");
+    const readSmall = (view as MailboxView & MailViewReadSmall)[MAIL_VIEW_READ_SMALL]!;
+    const decode = (b: Uint8Array | undefined) =>
+      b === undefined ? undefined : new TextDecoder().decode(b);
+    for (
+      const [start, length] of [[0, Infinity], [14, 4], [20, 100], [26, 10], [1000, 1], [3, 0]]
+    ) {
+      const streamed = await text(await view.read(1, { start, length }));
+      assertEquals(
+        decode(readSmall.call(view, 1, start!, length!)),
+        streamed,
+        `${start} ${length}`,
+      );
+    }
+    assertThrows(() => readSmall.call(view, 1, -1, 1), RangeError);
+    await store.expunge("mulder", "INBOX", [2]);
+    const error = assertThrows(() => readSmall.call(view, 2, 0, Infinity), MailStoreError);
+    assertEquals(error.code, "EXPUNGED");
   });
 
   // ---- limits ----

@@ -6,6 +6,7 @@
 import type { MailboxView, MailStore } from "../../mail/mail_store.ts";
 import { MaildirStore } from "../../mail/maildir_store.ts";
 import { MemoryMailStore } from "../../mail/memory_mail_store.ts";
+import { MAIL_VIEW_READ_SMALL, type MailViewReadSmall } from "../../mail/_mail_store_engine.ts";
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
 import { binary, loggedIn, message, startImapServer, utf8 } from "./_imap_server_helpers.ts";
 
@@ -242,6 +243,18 @@ function countingStore(inner: MailStore, counter: { bytes: number }): MailStore 
           const view = await target.openView(...args);
           return new Proxy(view, {
             get(v, p) {
+              if (p === MAIL_VIEW_READ_SMALL) {
+                // The built-in stores' way to read a small message at once: counted too.
+                return (uid: number, start: number, length: number) => {
+                  const bytes = (v as MailboxView & MailViewReadSmall)[MAIL_VIEW_READ_SMALL]!(
+                    uid,
+                    start,
+                    length,
+                  );
+                  counter.bytes += bytes?.length ?? 0;
+                  return bytes;
+                };
+              }
               if (p === "read") {
                 return async (...readArgs: Parameters<MailboxView["read"]>) => {
                   const stream = await v.read(...readArgs);
@@ -333,6 +346,17 @@ function truncatingStore(inner: MailStore, cut: number): MailStore {
           const view = await target.openView(...args);
           return new Proxy(view, {
             get(v, p) {
+              if (p === MAIL_VIEW_READ_SMALL) {
+                return (uid: number, start: number, length: number) => {
+                  const info = v.messageByUid(uid)!;
+                  const bytes = (v as MailboxView & MailViewReadSmall)[MAIL_VIEW_READ_SMALL]!(
+                    uid,
+                    start,
+                    Math.max(0, Math.min(length, info.size - start) - cut),
+                  );
+                  return bytes;
+                };
+              }
               if (p === "read") {
                 return async (uid: number, options: { start?: number; length?: number } = {}) => {
                   const info = v.messageByUid(uid)!;

@@ -51,6 +51,30 @@ const NESTED = 'Content-Type: multipart/mixed; boundary="outer"\r\n\r\n' +
   "--outer  \r\nContent-Type: message/rfc822\r\n\r\nSubject: inside\r\n\r\nenclosed\r\n" +
   "--outer--\r\n";
 
+Deno.test("StructureScanner keeps what it needs of a chunk that the producer reuses afterwards", () => {
+  const bytes = encoder.encode(NESTED);
+  const whole = bodyStructureOf(scan(bytes), true);
+  const wholeHeader = (() => {
+    const scanner = new StructureScanner();
+    scanner.feed(bytes);
+    scanner.finish();
+    return scanner.rootHeader;
+  })();
+  for (const step of [1, 3, 7, 16, 50]) {
+    const scanner = new StructureScanner();
+    const buffer = new Uint8Array(step);
+    for (let i = 0; i < bytes.length; i += step) {
+      const piece = bytes.subarray(i, i + step);
+      buffer.set(piece);
+      scanner.feed(buffer.subarray(0, piece.length));
+      // A stream that reads into one buffer overwrites it before the next chunk.
+      buffer.fill(0x58);
+    }
+    assertEquals(bodyStructureOf(scanner.finish(), true), whole, `step ${step}`);
+    assertEquals(scanner.rootHeader, wholeHeader, `step ${step}`);
+  }
+});
+
 Deno.test("StructureScanner gives the same structure for every split of a nested multipart", () => {
   assertEquals(
     scanEverySplit(NESTED),

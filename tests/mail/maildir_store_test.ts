@@ -1,5 +1,6 @@
 import { MaildirStore } from "../../mail/maildir_store.ts";
-import type { MailStoreEvent } from "../../mail/mail_store.ts";
+import type { MailboxView, MailStoreEvent } from "../../mail/mail_store.ts";
+import { MAIL_VIEW_READ_SMALL, type MailViewReadSmall } from "../../mail/_mail_store_engine.ts";
 import {
   assertStoreError,
   bytes,
@@ -59,7 +60,7 @@ async function waitFor(check: () => Promise<boolean>): Promise<void> {
   throw new Error("condition not reached in 5 s");
 }
 
-const NAME_REGEXP = /^\d+\.M\d+P\d+Q\d+R[0-9a-f]{16}\.[^/:]+,S=\d+,W=\d+$/;
+const NAME_REGEXP = /^\d+\.M\d+P\d+Q\d+R[0-9a-f]{16}\.[^/:,]+,U=\d+,S=\d+,W=\d+$/;
 
 // ---- durability ----
 
@@ -105,38 +106,112 @@ Deno.test("MaildirStore.deliver() survives kill -9 right after it resolved", asy
   });
 });
 
-Deno.test("MaildirStore.deliver() fsyncs the file before the rename and the directory after it", async () => {
+/**
+ * Runs `fn` while recording the file system calls that order durability:
+ * fsyncs (with the path of the file or directory), renames and removals,
+ * as paths below the Maildir with message names shortened to `*`.
+ */
+async function recordingFsCalls(root: string, fn: () => Promise<void>): Promise<string[]> {
+  const log: string[] = [];
+  const paths = new WeakMap<Deno.FsFile, string>();
+  const original = {
+    open: Deno.open,
+    openSync: Deno.openSync,
+    rename: Deno.rename,
+    renameSync: Deno.renameSync,
+    remove: Deno.remove,
+    sync: Deno.FsFile.prototype.sync,
+    syncData: Deno.FsFile.prototype.syncData,
+  };
+  const short = (p: string | URL) => {
+    const path = String(p).slice(root.length + "/mulder".length);
+    return path === "" ? "." : path.slice(1).replace(/\/[^/]+$/, "/*");
+  };
+  Deno.open = async (path, options) => {
+    const file = await original.open(path, options);
+    paths.set(file, String(path));
+    return file;
+  };
+  Deno.openSync = (path, options) => {
+    const file = original.openSync(path, options);
+    paths.set(file, String(path));
+    return file;
+  };
+  Deno.rename = async (from, to) => {
+    log.push(`rename ${short(from)} ${short(to)}`);
+    await original.rename(from, to);
+  };
+  Deno.renameSync = (from, to) => {
+    log.push(`rename ${short(from)} ${short(to)}`);
+    original.renameSync(from, to);
+  };
+  Deno.remove = async (path, options) => {
+    log.push(`remove ${short(path)}`);
+    await original.remove(path, options);
+  };
+  Deno.FsFile.prototype.sync = async function (this: Deno.FsFile) {
+    log.push(`sync ${short(paths.get(this) ?? "?")}`);
+    await original.sync.call(this);
+  };
+  Deno.FsFile.prototype.syncData = async function (this: Deno.FsFile) {
+    log.push(`sync ${short(paths.get(this) ?? "?")}`);
+    await original.syncData.call(this);
+  };
+  try {
+    await fn();
+  } finally {
+    Object.assign(Deno, {
+      open: original.open,
+      openSync: original.openSync,
+      rename: original.rename,
+      renameSync: original.renameSync,
+      remove: original.remove,
+    });
+    Deno.FsFile.prototype.sync = original.sync;
+    Deno.FsFile.prototype.syncData = original.syncData;
+  }
+  return log;
+}
+
+Deno.test("MaildirStore.deliver() fsyncs the file before the rename and the directory after it, and nothing else", async () => {
   await withRoot(async (root) => {
     await using store = new MaildirStore(root);
     await store.status("mulder", "INBOX");
-    const log: string[] = [];
-    const paths = new WeakMap<Deno.FsFile, string>();
-    const original = { open: Deno.open, rename: Deno.rename, sync: Deno.FsFile.prototype.sync };
-    const short = (p: string | URL) =>
-      String(p).slice(root.length + "/mulder/".length).replace(/\/[^/]+$/, "/*");
-    Deno.open = async (path, options) => {
-      const file = await original.open(path, options);
-      paths.set(file, String(path));
-      return file;
-    };
-    Deno.rename = async (from, to) => {
-      log.push(`rename ${short(from)} ${short(to)}`);
-      await original.rename(from, to);
-    };
-    Deno.FsFile.prototype.sync = async function (this: Deno.FsFile) {
-      const path = paths.get(this) ?? "?";
-      log.push(`sync ${path === `${root}/mulder` ? "." : short(path)}`);
-      await original.sync.call(this);
-    };
-    try {
+    const before = await Deno.readTextFile(`${root}/mulder/inetkit-uidlist`);
+    const log = await recordingFsCalls(root, async () => {
       await store.deliver("mulder", "INBOX", message("durable"));
-    } finally {
-      Deno.open = original.open;
-      Deno.rename = original.rename;
-      Deno.FsFile.prototype.sync = original.sync;
-    }
-    assertEquals(log.slice(0, 3), ["sync tmp/*", "rename tmp/* new/*", "sync new"]);
-    assertEquals(log.slice(3), ["sync tmp/*", "rename tmp/* inetkit-uidlist", "sync ."]);
+    });
+    assertEquals(log, ["sync tmp/*", "rename tmp/* new/*", "sync new"]);
+    // The index line is appended; the UID it records is in the file name too.
+    const [name] = await names(`${root}/mulder/new`);
+    const after = await Deno.readTextFile(`${root}/mulder/inetkit-uidlist`);
+    assertEquals(after.slice(0, before.length), before);
+    assertMatch(after.slice(before.length), /^1\t\d+\t\d+\t[^\t]+,U=1,S=\d+,W=\d+\t\n$/);
+    assert(name!.includes(",U=1,"), name);
+  });
+});
+
+Deno.test("MaildirStore.expunge() makes earlier deliveries' index lines durable before it removes a file", async () => {
+  await withRoot(async (root) => {
+    await using store = new MaildirStore(root);
+    await store.deliver("mulder", "INBOX", message("a"));
+    await store.deliver("mulder", "INBOX", message("b"));
+    const log = await recordingFsCalls(root, async () => {
+      await store.expunge("mulder", "INBOX", [2]);
+    });
+    assertEquals(log, [
+      "sync inetkit-uidlist",
+      "remove new/*",
+      "sync new",
+      "sync cur",
+      "sync inetkit-uidlist",
+    ]);
+    assert((await Deno.readTextFile(`${root}/mulder/inetkit-uidlist`)).endsWith("\n-2\n"));
+    // Nothing was delivered since: the next expunge needs no extra fsync.
+    const again = await recordingFsCalls(root, async () => {
+      await store.expunge("mulder", "INBOX", [1]);
+    });
+    assertEquals(again[0], "remove new/*");
   });
 });
 
@@ -293,8 +368,9 @@ Deno.test("MaildirStore writes a standard Maildir++ layout", async () => {
     assert(plain!.endsWith(`,S=${size},W=${size}`));
     assertEquals((await Deno.stat(`${maildir}/new/${plain}`)).mode! & 0o777, 0o600);
     assertEquals((await Deno.stat(`${maildir}/cur`)).mode! & 0o777, 0o700);
+    // Written when the folder was made, then the delivery's line appended.
     const uidlist = await Deno.readTextFile(`${maildir}/.Archive/inetkit-uidlist`);
-    assertMatch(uidlist, /^inetkit-uidlist 1 V\d+ N2 R1\n1\t\d+\t\d+\t[^\t]+\tWork\n$/);
+    assertMatch(uidlist, /^inetkit-uidlist 2 V\d+ N1 R1\n1\t\d+\t\d+\t[^\t]+,U=1,[^\t]+\tWork\n$/);
     await store.subscribe("mulder", "Archive");
     assertEquals(await Deno.readTextFile(`${maildir}/inetkit-subscriptions`), "Archive\n");
     assertEquals(store.folderPath("mulder", "Entwürfe"), `${maildir}/.Entw&APw-rfe`);
@@ -380,7 +456,30 @@ Deno.test("MaildirStore lineEnding lf writes Unix line ends and serves CRLF", as
 
 // ---- index ----
 
-Deno.test("MaildirStore starts over with a new UID validity when the uidlist is torn", async () => {
+Deno.test("MaildirStore starts over with a new UID validity when the uidlist is damaged", async () => {
+  await withRoot(async (root) => {
+    let validity: number;
+    {
+      await using store = new MaildirStore(root);
+      validity = (await store.deliver("mulder", "INBOX", message("a"))).uidValidity;
+      await store.deliver("mulder", "INBOX", message("b"));
+    }
+    const path = `${root}/mulder/inetkit-uidlist`;
+    const lines = (await Deno.readTextFile(path)).split("\n");
+    lines[1] = lines[1]!.replace("\t", " ");
+    await Deno.writeTextFile(path, lines.join("\n"));
+    await using store = new MaildirStore(root);
+    const status = await store.status("mulder", "INBOX");
+    assertNotEquals(status.uidValidity, validity);
+    assertEquals([status.messages, status.uidNext], [2, 3]);
+    assertMatch(
+      await Deno.readTextFile(path),
+      /^inetkit-uidlist 2 V\d+ N3 R1\n1\t[^\n]+\n2\t[^\n]+\n$/,
+    );
+  });
+});
+
+Deno.test("MaildirStore keeps its UIDs when a crash tore the uidlist's last line", async () => {
   await withRoot(async (root) => {
     let validity: number;
     {
@@ -393,9 +492,87 @@ Deno.test("MaildirStore starts over with a new UID validity when the uidlist is 
     await Deno.writeTextFile(path, whole.slice(0, whole.length - 7));
     await using store = new MaildirStore(root);
     const status = await store.status("mulder", "INBOX");
-    assertNotEquals(status.uidValidity, validity);
-    assertEquals([status.messages, status.uidNext], [2, 3]);
-    assertEquals(await Deno.readTextFile(path).then((t) => t.endsWith("\n")), true);
+    assertEquals([status.uidValidity, status.messages, status.uidNext], [validity, 2, 3]);
+    const texts = [];
+    for (const uid of [1, 2]) {
+      texts.push(await text(await store.readMessage("mulder", "INBOX", uid)));
+    }
+    assertEquals(texts, [
+      new TextDecoder().decode(message("a")),
+      new TextDecoder().decode(message("b")),
+    ]);
+    // Rewritten whole, so that the next append does not continue the torn line.
+    assertMatch(
+      await Deno.readTextFile(path),
+      /^inetkit-uidlist 2 V\d+ N3 R1\n1\t[^\n]+\n2\t[^\n]+\n$/,
+    );
+  });
+});
+
+Deno.test("MaildirStore takes lost deliveries' UIDs from their file names, never a UID given before", async () => {
+  await withRoot(async (root) => {
+    const path = `${root}/mulder/inetkit-uidlist`;
+    let validity: number;
+    let durable: string;
+    {
+      await using store = new MaildirStore(root);
+      validity = (await store.deliver("mulder", "INBOX", message("one"))).uidValidity;
+      await store.deliver("mulder", "INBOX", message("two"));
+      await store.expunge("mulder", "INBOX", [2]);
+      // What an fsync made durable: everything up to the expunge.
+      durable = await Deno.readTextFile(path);
+      for (const name of ["three", "four", "five"]) {
+        await store.deliver("mulder", "INBOX", message(name));
+      }
+      await store.setFlags("mulder", "INBOX", [4], ["\\Seen"]);
+    }
+    // A crash of the machine lost the appended lines of the last three deliveries.
+    await Deno.writeTextFile(path, durable);
+    // And a copy of message 1's file (another tool's doing) names a UID that is taken.
+    const [first] = (await names(`${root}/mulder/new`)).filter((n) => n.includes(",U=1,"));
+    await Deno.copyFile(`${root}/mulder/new/${first}`, `${root}/mulder/new/copy,U=1,S=0`);
+    await using store = new MaildirStore(root);
+    const status = await store.status("mulder", "INBOX");
+    assertEquals([status.uidValidity, status.uidNext], [validity, 7]);
+    const infos = await store.listMessages("mulder", "INBOX");
+    assertEquals(infos.map((m) => [m.uid, m.flags]), [[1, []], [3, []], [4, ["\\Seen"]], [5, []], [
+      6,
+      [],
+    ]]);
+    const subjects = [];
+    for (const info of infos) {
+      const body = await text(await store.readMessage("mulder", "INBOX", info.uid));
+      subjects.push(body.split("\r\n")[0]);
+    }
+    assertEquals(subjects, [
+      "Subject: one",
+      "Subject: three",
+      "Subject: four",
+      "Subject: five",
+      "Subject: one",
+    ]);
+  });
+});
+
+Deno.test("MaildirStore rewrites the uidlist once appends outgrow its messages", async () => {
+  await withRoot(async (root) => {
+    const path = `${root}/mulder/inetkit-uidlist`;
+    await using store = new MaildirStore(root);
+    const uids: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      uids.push((await store.deliver("mulder", "INBOX", message(`m${i}`))).uid);
+    }
+    await store.expunge("mulder", "INBOX", uids.slice(0, 39));
+    assertEquals((await Deno.readTextFile(path)).split("\n").length, 1 + 40 + 39 + 1);
+    await store.deliver("mulder", "INBOX", message("last"));
+    assertMatch(
+      await Deno.readTextFile(path),
+      /^inetkit-uidlist 2 V\d+ N42 R1\n40\t[^\n]+\n41\t[^\n]+\n$/,
+    );
+    await store.close();
+    await using again = new MaildirStore(root);
+    assertEquals((await again.listMessages("mulder", "INBOX")).map((m) => m.uid), [40, 41]);
+    assertEquals((await again.deliver("mulder", "INBOX", message("next"))).uid, 42);
   });
 });
 
@@ -467,6 +644,61 @@ Deno.test({
 function assertStringIn(haystack: string, needle: string): void {
   assert(haystack.includes(needle), `expected ${JSON.stringify(needle)} in the message`);
 }
+
+Deno.test("MaildirStore.deliver() rewrites a uidlist that went missing and keeps the UIDs", async () => {
+  await withRoot(async (root) => {
+    await using store = new MaildirStore(root);
+    const { uidValidity } = await store.deliver("mulder", "INBOX", message("a"));
+    await Deno.remove(`${root}/mulder/inetkit-uidlist`);
+    assertEquals((await store.deliver("mulder", "INBOX", message("b"))).uid, 2);
+    const uidlist = await Deno.readTextFile(`${root}/mulder/inetkit-uidlist`);
+    assertMatch(
+      uidlist,
+      new RegExp(`^inetkit-uidlist 2 V${uidValidity} N3 R1\n1\t[^\n]+\n2\t[^\n]+\n$`),
+    );
+  });
+});
+
+// ---- reading ----
+
+Deno.test("MaildirStore reads small CRLF files at once and streams large, LF and partial ones", async () => {
+  await withRoot(async (root) => {
+    await using store = new MaildirStore(root);
+    const small = message("small", "x\r\n");
+    const large = bytes("Subject: large\r\n\r\n" + "y".repeat(300 * 1024) + "\r\n");
+    await store.deliver("mulder", "INBOX", small);
+    await store.deliver("mulder", "INBOX", large);
+    await using lf = new MaildirStore(root, { lineEnding: "lf" });
+    await lf.deliver("mulder", "Unix", message("lf"), { createFolder: true });
+    const calls: string[] = [];
+    const original = { readFile: Deno.readFile, readFileSync: Deno.readFileSync };
+    Deno.readFile = (path, options) => {
+      calls.push(`readFile ${String(path).split("/").at(-2)}`);
+      return original.readFile(path, options);
+    };
+    Deno.readFileSync = (path) => {
+      calls.push(`readFileSync ${String(path).split("/").at(-2)}`);
+      return original.readFileSync(path);
+    };
+    try {
+      await using view = await store.openView("mulder", "INBOX", { readOnly: true });
+      const readSmall = (view as MailboxView & MailViewReadSmall)[MAIL_VIEW_READ_SMALL]!;
+      assertEquals(readSmall.call(view, 1, 0, Infinity), small);
+      assertEquals(calls, ["readFileSync new"]);
+      // A large file: neither read whole nor at once, even for a few octets of it.
+      assertEquals(readSmall.call(view, 2, 0, 10), undefined);
+      assertEquals(await text(await view.read(2, { start: 0, length: 10 })), "Subject: l");
+      assertEquals(calls, ["readFileSync new"]);
+      await using unix = await lf.openView("mulder", "Unix", { readOnly: true });
+      const readLf = (unix as MailboxView & MailViewReadSmall)[MAIL_VIEW_READ_SMALL]!;
+      assertEquals(readLf.call(unix, 1, 0, Infinity), undefined);
+      assertEquals(await text(await unix.read(1)), new TextDecoder().decode(message("lf")));
+    } finally {
+      Deno.readFile = original.readFile;
+      Deno.readFileSync = original.readFileSync;
+    }
+  });
+});
 
 // ---- hostile and stale entries ----
 
