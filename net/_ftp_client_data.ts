@@ -6,8 +6,7 @@
  *
  * @module
  */
-import { connectTcp } from "./connect_tcp.ts";
-import { closeQuietly, writeAll } from "./_io.ts";
+import { closeQuietly } from "./_io.ts";
 import { ProtocolError } from "./protocol_error.ts";
 import { upgradeClientTls } from "./_tls_upgrade.ts";
 
@@ -48,17 +47,24 @@ function dataConnectFailed(where: string, cause: unknown): ProtocolError {
 /**
  * Dials the data port of a passive reply. The TLS handshake waits for
  * `establish`, after the command was sent: servers start it only then.
+ * The wait is bounded by `signal`: the transfer's, which its idle timeout
+ * (`dataTimeout`) aborts, so no timer of its own is armed per file.
  */
 export async function connectPassive(
   hostname: string,
   port: number,
-  options: { tls: FtpDataTls | null; timeout: number; signal: AbortSignal },
+  options: { tls: FtpDataTls | null; signal: AbortSignal },
 ): Promise<FtpPendingData> {
   const where = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(`Cannot open data connection to ${where}: port is out of range`);
+  }
   let tcp: Deno.Conn;
   try {
-    tcp = await connectTcp({ hostname, port, timeout: options.timeout, signal: options.signal });
+    options.signal.throwIfAborted();
+    tcp = await Deno.connect({ hostname, port, transport: "tcp", signal: options.signal });
   } catch (error) {
+    if (options.signal.aborted) throw options.signal.reason;
     if (error instanceof DOMException) throw error;
     throw dataConnectFailed(where, error);
   }
@@ -194,9 +200,22 @@ export class FtpDataReader {
   }
 }
 
-/** Writes all of `bytes` to a data connection. */
-export function writeData(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  return writeAll(conn, bytes);
+/**
+ * Writes all of `bytes` to a data connection, calling `moved` after each
+ * write the socket took (a large piece on a slow link is many writes, and
+ * each one counts as progress for the idle timeout).
+ */
+export async function writeData(
+  conn: Deno.Conn,
+  bytes: Uint8Array,
+  moved: (n: number) => void,
+): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) {
+    const n = await conn.write(off === 0 ? bytes : bytes.subarray(off));
+    off += n;
+    moved(n);
+  }
 }
 
 /**

@@ -30,6 +30,22 @@ export interface FtpMirrorClient {
   ): Promise<{ size: number }>;
 }
 
+/** A small file read whole, or, when it was larger than announced, its start and the rest. */
+export type FtpSmallFile =
+  | { bytes: Uint8Array }
+  | { head: Uint8Array; rest: ReadableStream<Uint8Array> };
+
+/**
+ * Downloads a file the listing says is `expected` bytes: whole when it is
+ * at most `limit` bytes, else the first bytes and a stream of the rest.
+ */
+export type FtpSmallFetch = (
+  path: string,
+  expected: number,
+  limit: number,
+  options: CommandOptions,
+) => Promise<FtpSmallFile>;
+
 /** What a mirror copied. */
 export interface FtpMirrorResult {
   /** Files copied. */
@@ -156,7 +172,8 @@ export async function downloadFtpDir(
   client: FtpMirrorClient,
   remoteDir: string,
   localDir: string,
-  options: FtpDownloadDirOptions = {},
+  options: FtpDownloadDirOptions,
+  fetchSmall: FtpSmallFetch,
 ): Promise<FtpMirrorResult> {
   const opts = commandOptions(options);
   const maxDepth = options.maxDepth ?? 32;
@@ -189,13 +206,27 @@ export async function downloadFtpDir(
         if (entry.size !== undefined && entry.size <= SMALL_FILE) {
           // Small files are read whole and written while the next one
           // transfers: creating a file costs about as much as fetching it.
-          const bytes = await new Response(await client.download(remotePath, opts)).bytes();
-          size = bytes.length;
-          await writes.add(async () => {
-            await Deno.writeFile(localPath, bytes);
+          const got = await fetchSmall(remotePath, entry.size, SMALL_FILE, opts);
+          if ("bytes" in got) {
+            const bytes = got.bytes;
+            size = bytes.length;
+            await writes.add(async () => {
+              await Deno.writeFile(localPath, bytes);
+              if (modified !== undefined) await Deno.utime(localPath, modified, modified);
+              options.onFile?.(localPath, size);
+            });
+          } else {
+            // Larger than the listing said: the rest streams to the file.
+            try {
+              await writes.drain();
+            } catch (error) {
+              await got.rest.cancel(error).catch(() => {});
+              throw error;
+            }
+            size = await writeFile(localPath, got.head, got.rest);
             if (modified !== undefined) await Deno.utime(localPath, modified, modified);
             options.onFile?.(localPath, size);
-          });
+          }
         } else {
           await writes.drain();
           size = await downloadFile(client, remotePath, localPath, opts);
@@ -275,6 +306,15 @@ async function downloadFile(
   options: CommandOptions,
 ): Promise<number> {
   const body = await client.download(remotePath, options);
+  return await writeFile(localPath, new Uint8Array(0), body);
+}
+
+/** Writes `head`, then the rest of `body`, to a new file; returns the bytes written. */
+async function writeFile(
+  localPath: string,
+  head: Uint8Array,
+  body: ReadableStream<Uint8Array>,
+): Promise<number> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(localPath, { write: true, create: true, truncate: true });
@@ -282,14 +322,18 @@ async function downloadFile(
     await body.cancel(error).catch(() => {});
     throw error;
   }
-  let size = 0;
-  await body.pipeThrough(
+  let size = head.length;
+  const counted = body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
+      start(controller) {
+        if (head.length > 0) controller.enqueue(head);
+      },
       transform(chunk, controller) {
         size += chunk.length;
         controller.enqueue(chunk);
       },
     }),
-  ).pipeTo(file.writable);
+  );
+  await counted.pipeTo(file.writable);
   return size;
 }

@@ -45,6 +45,7 @@ import {
   ensureFtpDir,
   type FtpDownloadDirOptions,
   type FtpMirrorResult,
+  type FtpSmallFile,
   type FtpUploadDirOptions,
   uploadFtpDir,
 } from "./_ftp_client_mirror.ts";
@@ -307,8 +308,15 @@ export interface FtpListCommandOptions extends FtpCommandOptions, FtpListOptions
 const encoder = new TextEncoder();
 const ANONYMOUS = new Set(["anonymous", "ftp"]);
 const SIZE_HINT_REGEXP = /\((\d+) bytes\)/i;
-/** The most bytes read from an upload's source at once. */
-const UPLOAD_CHUNK = 256 * 1024;
+/**
+ * The most bytes read from an upload's source at once (two such buffers
+ * are used in turn). Large pieces mean few reads and writes per byte: a
+ * 1 GiB upload to vsftpd took about 9 % less time at 4 MiB than at 256 KiB
+ * on a busy 2-core machine (and 2.8 s instead of 1.8 s at 64 KiB).
+ */
+const UPLOAD_CHUNK = 4 * 1024 * 1024;
+/** The size of an upload's first read; later ones double up to {@linkcode UPLOAD_CHUNK}. */
+const FIRST_UPLOAD_CHUNK = 64 * 1024;
 /** Errors decided on this side, or after replies read in full: the session is fine. */
 const SESSION_INTACT_CODES = new Set([
   "INSECURE_AUTH",
@@ -1147,49 +1155,119 @@ export class FtpClient implements AsyncDisposable {
     const onProgress = options.onProgress;
     return await this.#run(
       async (lease) => {
-        const command = `RETR ${path}`;
-        const started = await this.#startTransfer(lease, command, type, offset);
-        const conn = started.conn;
+        const started = await this.#startTransfer(lease, `RETR ${path}`, type, offset);
         const hint = SIZE_HINT_REGEXP.exec(started.reply.lines.join(" "));
         const announced = hint === null ? null : Number(hint[1]);
         const total = options.size ??
           (announced !== null && Number.isSafeInteger(announced)
             ? Math.max(0, announced - (announced > offset ? offset : 0))
             : null);
-        let loaded = 0;
-        const moved = (n: number) => {
-          lease.touch();
-          if (n === 0) return;
-          loaded += n;
-          onProgress?.({ loaded, total, done: false });
-        };
-        const pieces = new FtpDataReader(conn);
-        const source: ChunkSource = {
-          read: async () => {
-            const piece = await pieces.read();
-            moved(piece?.length ?? 0);
-            return piece;
-          },
-          // A BYOB reader gets the bytes in its own buffer: no copy, no allocation.
-          readInto: async (buffer) => {
-            const n = await readDataInto(conn, buffer);
-            moved(n ?? 0);
-            return n;
-          },
-          drain: () => this.#abortTransfer(conn),
-        };
-        return lease.stream(source, {
-          onEnd: async () => {
-            closeQuietly(conn);
-            if (!started.final) await this.#reply(command, 2, true);
-            onProgress?.({ loaded, total, done: true });
-          },
-          intact: isIntactRefusal,
-        });
+        return this.#body(lease, started, total, onProgress);
       },
       options,
       true,
     );
+  }
+
+  /**
+   * The mirror's download of a file the listing says is small: read into
+   * one buffer of about the listed size, with no stream and no piece per
+   * read (for many small files this is most of the client's work). A file
+   * larger than `limit` bytes (the listing was wrong) is not held: the
+   * bytes read so far come back as `head`, the rest as a stream that holds
+   * the connection like {@linkcode FtpClient.download}'s.
+   */
+  async #retrieveSmall(
+    path: string,
+    expected: number,
+    limit: number,
+    options: FtpCommandOptions,
+  ): Promise<FtpSmallFile> {
+    checkArgument(path, "RETR");
+    return await this.#run(
+      async (lease) => {
+        const command = `RETR ${path}`;
+        const started = await this.#startTransfer(lease, command, "I", 0);
+        const conn = started.conn;
+        // One byte more than listed, so that the read finding the end has room.
+        let buffer = new Uint8Array(Math.min(limit, Math.max(0, expected)) + 1);
+        let length = 0;
+        try {
+          for (;;) {
+            if (length === buffer.length) {
+              if (length > limit) {
+                return { head: buffer, rest: this.#body(lease, started, null, undefined) };
+              }
+              const grown = new Uint8Array(Math.min(limit + 1, buffer.length * 2));
+              grown.set(buffer);
+              buffer = grown;
+            }
+            const n = await readDataInto(conn, buffer.subarray(length));
+            lease.touch();
+            if (n === null) break;
+            length += n;
+          }
+        } catch (error) {
+          closeQuietly(conn);
+          throw error;
+        }
+        // The read of the 226 starts first, so closing overlaps the wait.
+        const final = started.final ? null : this.#reply(command, 2, true);
+        closeQuietly(conn);
+        if (final !== null) await final;
+        // A listing that promised far more should not pin a large buffer.
+        return {
+          bytes: length < buffer.length / 2 ? buffer.slice(0, length) : buffer.subarray(0, length),
+        };
+      },
+      options,
+      true,
+    );
+  }
+
+  /**
+   * The body of a started download: a stream with backpressure holding the
+   * lease until its end (then the 226 is read) or its cancel (then ABOR).
+   */
+  #body(
+    lease: TextConnLease,
+    started: StartedTransfer,
+    total: number | null,
+    onProgress: ((progress: FtpTransferProgress) => void) | undefined,
+  ): ReadableStream<Uint8Array> {
+    const { conn, command } = started;
+    let loaded = 0;
+    const moved = (n: number) => {
+      lease.touch();
+      if (n === 0) return;
+      loaded += n;
+      onProgress?.({ loaded, total, done: false });
+    };
+    const pieces = new FtpDataReader(conn);
+    const source: ChunkSource = {
+      read: async () => {
+        const piece = await pieces.read();
+        moved(piece?.length ?? 0);
+        return piece;
+      },
+      // A BYOB reader gets the bytes in its own buffer: no copy, no allocation.
+      readInto: async (buffer) => {
+        const n = await readDataInto(conn, buffer);
+        moved(n ?? 0);
+        return n;
+      },
+      drain: () => this.#abortTransfer(conn),
+    };
+    return lease.stream(source, {
+      onEnd: async () => {
+        // The read of the 226 starts first, so closing overlaps the wait.
+        const final = started.final ? null : this.#reply(command, 2, true);
+        closeQuietly(conn);
+        if (final !== null) await final;
+        onProgress?.({ loaded, total, done: true });
+      },
+      intact: isIntactRefusal,
+    });
   }
 
   /**
@@ -1290,13 +1368,13 @@ export class FtpClient implements AsyncDisposable {
           let sent = 0;
           const ascii = type === "A" ? new FtpAsciiEncoder() : null;
           const progress = (done: boolean) => options.onProgress?.({ loaded: sent, total, done });
-          const send = async (bytes: Uint8Array) => {
-            const wire = ascii === null ? bytes : ascii.push(bytes);
-            await writeData(conn, wire);
-            sent += wire.length;
+          const moved = (n: number) => {
+            sent += n;
             lease.touch();
             progress(false);
           };
+          const send = (bytes: Uint8Array) =>
+            writeData(conn, ascii === null ? bytes : ascii.push(bytes), moved);
           try {
             await pump(source, send);
           } catch (error) {
@@ -1368,7 +1446,11 @@ export class FtpClient implements AsyncDisposable {
    * missing). Every name in every listing is checked first: a name that is
    * not one plain path segment (`../x`, `/etc/x`, `C:x`, `..`) stops the
    * mirror with an error before anything is written for that directory.
-   * Symlinks and special entries are skipped.
+   * Symlinks and special entries are skipped. Per file only `EPSV` (or
+   * `PASV`) and `RETR` are sent, each after the reply before it (RFC 959
+   * §5.4); files listed at up to 1 MiB are read whole and written while the
+   * next one transfers, and one that turns out larger than listed goes to
+   * its file as it comes, so memory stays bounded whatever the listing says.
    *
    * @param remoteDir The remote directory.
    * @param localDir The local directory.
@@ -1384,7 +1466,13 @@ export class FtpClient implements AsyncDisposable {
   ): Promise<FtpMirrorResult> {
     options ??= {};
     checkArgument(remoteDir, "LIST");
-    return await downloadFtpDir(this, remoteDir, localDir, options);
+    return await downloadFtpDir(
+      this,
+      remoteDir,
+      localDir,
+      options,
+      (path, expected, limit, opts) => this.#retrieveSmall(path, expected, limit, opts),
+    );
   }
 
   // ---- ending -------------------------------------------------------------
@@ -1419,12 +1507,18 @@ export class FtpClient implements AsyncDisposable {
     this.#conn.close();
   }
 
-  /** Says QUIT (waiting at most one second) when the connection is idle, then closes it. */
+  /**
+   * Says QUIT when the connection is idle, then closes it without waiting
+   * for the 221 (use {@linkcode FtpClient.quit} for that): the reply tells
+   * nothing a client needs once the last transfer's 226 is read, and some
+   * servers send it only after work of their own (vsftpd closes an
+   * uploaded file first, about 0.4 s after 1 GiB here).
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#conn.closed) return;
     if (!this.#conn.busy) {
       try {
-        await this.quit({ timeout: 1000 });
+        await this.#run(() => this.#write({ text: "QUIT" }), { timeout: 1000 });
       } catch {
         // closing anyway
       }
@@ -1675,11 +1769,7 @@ export class FtpClient implements AsyncDisposable {
       host = this.#dataHost(address.hostname);
       port = address.port;
     }
-    return await connectPassive(host!, port, {
-      tls,
-      timeout: this.#dataTimeout,
-      signal: lease.signal,
-    });
+    return await connectPassive(host!, port, { tls, signal: lease.signal });
   }
 
   async #openActive(tls: FtpDataTls | null): Promise<FtpPendingData> {
@@ -1823,21 +1913,28 @@ async function pump(
   if (byob !== null) {
     const reader = byob;
     // Two buffers: the next piece is read while the current one is sent.
-    let spare = new ArrayBuffer(UPLOAD_CHUNK);
+    // They start small and double while reads fill them, so a small file
+    // costs a small buffer and a large one few large reads.
+    let size = FIRST_UPLOAD_CHUNK;
+    let spare: ArrayBuffer | null = null;
     const read = (buffer: ArrayBuffer) =>
       reader.read(new Uint8Array(buffer)).catch((error) => {
         throw new SourceFailure(error);
       });
-    let ahead = read(new ArrayBuffer(UPLOAD_CHUNK));
+    let ahead = read(new ArrayBuffer(size));
     ahead.catch(() => {});
     try {
       for (;;) {
         const next = await ahead;
         if (next.done) return;
-        ahead = read(spare);
+        const used = next.value.buffer as ArrayBuffer;
+        if (next.value.length === used.byteLength && size < UPLOAD_CHUNK) {
+          size = Math.min(UPLOAD_CHUNK, size * 2);
+        }
+        ahead = read(spare?.byteLength === size ? spare : new ArrayBuffer(size));
         ahead.catch(() => {});
         await send(next.value);
-        spare = next.value.buffer as ArrayBuffer;
+        spare = used.byteLength === size ? used : null;
       }
     } catch (error) {
       await reader.cancel(error instanceof SourceFailure ? error.error : error).catch(() => {});

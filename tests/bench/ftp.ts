@@ -20,7 +20,10 @@
  * server is compared with vsftpd (same clients, same files); it is empty
  * until that server exists.
  *
- *   deno run -A tests/bench/ftp.ts [--mib 1024] [--rounds 5] [--files 200] [--skip-mirror]
+ *   deno run -A tests/bench/ftp.ts [--mib 1024] [--rounds 5] [--files 200] [--skip-mirror] [--skip-transfers]
+ *
+ * `--skip-transfers` leaves out the large download and upload (for work on
+ * the mirror); `--skip-mirror` the mirror.
  *
  * @module
  */
@@ -211,27 +214,29 @@ try {
     }
   }
 
-  await compare(`Download of ${MIB} MiB from vsftpd`, SIZE, [
-    { name: "inetkit FtpClient (BYOB)", run: () => inetkit("download", REMOTE_BIG) },
-    {
-      name: "curl -o /dev/null",
-      run: () => timed("curl", ["-s", "-o", "/dev/null", curlUrl(REMOTE_BIG)]),
-    },
-    { name: "inetkit FtpClient (for await)", run: () => inetkit("download-default", REMOTE_BIG) },
-  ]);
+  if (!args.includes("--skip-transfers")) {
+    await compare(`Download of ${MIB} MiB from vsftpd`, SIZE, [
+      { name: "inetkit FtpClient (BYOB)", run: () => inetkit("download", REMOTE_BIG) },
+      {
+        name: "curl -o /dev/null",
+        run: () => timed("curl", ["-s", "-o", "/dev/null", curlUrl(REMOTE_BIG)]),
+      },
+      { name: "inetkit FtpClient (for await)", run: () => inetkit("download-default", REMOTE_BIG) },
+    ]);
 
-  await compare(`Upload of ${MIB} MiB to vsftpd (it writes to disk)`, SIZE, [
-    {
-      name: "inetkit FtpClient.upload",
-      run: () => inetkit("upload", REMOTE_UP, LOCAL_BIG),
-      after: () => removeRemote(REMOTE_UP),
-    },
-    {
-      name: "curl -T",
-      run: () => timed("curl", ["-s", "-T", LOCAL_BIG, curlUrl(REMOTE_UP)]),
-      after: () => removeRemote(REMOTE_UP),
-    },
-  ]);
+    await compare(`Upload of ${MIB} MiB to vsftpd (it writes to disk)`, SIZE, [
+      {
+        name: "inetkit FtpClient.upload",
+        run: () => inetkit("upload", REMOTE_UP, LOCAL_BIG),
+        after: () => removeRemote(REMOTE_UP),
+      },
+      {
+        name: "curl -T",
+        run: () => timed("curl", ["-s", "-T", LOCAL_BIG, curlUrl(REMOTE_UP)]),
+        after: () => removeRemote(REMOTE_UP),
+      },
+    ]);
+  }
 
   if (!args.includes("--skip-mirror")) {
     await Deno.mkdir(`${FTP_ROOT}/${REMOTE_MIRROR}`, { mode: 0o755 });

@@ -448,6 +448,23 @@ Deno.test("FtpClient [Symbol.asyncDispose]() says QUIT", async () => {
   await peer.done;
 });
 
+Deno.test("FtpClient [Symbol.asyncDispose]() closes after QUIT without waiting for the 221", async () => {
+  // vsftpd answers QUIT only after closing an uploaded file (about 0.4 s
+  // after 1 GiB); the reply tells the client nothing it still needs.
+  const seen: string[] = [];
+  const { peer, ftp } = scripted(
+    [...LOGIN, { expect: "QUIT\r\n" }, { sleep: 200 }, { send: "221 Goodbye.\r\n" }],
+    { debug: (line) => seen.push(line) },
+  );
+  {
+    await using client = ftp;
+    await client.login();
+  }
+  assert(ftp.closed);
+  assertEquals(seen.slice(-2), ["S: 230 Login successful.", "C: QUIT"]);
+  await peer.done;
+});
+
 // ---- safety and limits --------------------------------------------------------
 
 Deno.test("FtpClient refuses CR, LF and NUL in any argument before writing a byte", async () => {

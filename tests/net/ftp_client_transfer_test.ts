@@ -16,6 +16,7 @@ import {
 } from "../_helpers/assert.ts";
 import { dataPeer, epsv, LOGIN, pasv, scripted } from "./_ftp_script.ts";
 import { FtpClient, type FtpTransferProgress } from "../../net/ftp_client.ts";
+import { writeData } from "../../net/_ftp_client_data.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -574,7 +575,8 @@ function byteStream(
         return;
       }
       const request = controller.byobRequest;
-      const n = Math.min(piece, content.length - at);
+      // Never past `failAt`: the bytes before it are all the source gives.
+      const n = Math.min(piece, content.length - at, (failAt ?? Infinity) - at);
       if (request?.view) {
         const view = new Uint8Array(
           request.view.buffer,
@@ -592,6 +594,23 @@ function byteStream(
     },
   }) as ReadableStream<Uint8Array>;
 }
+
+Deno.test("writeData() counts each write the socket takes, so a large piece on a slow link is progress", async () => {
+  // A data connection that takes at most 3 bytes per write, as a full
+  // socket buffer does: every partial write must count for the idle timeout.
+  const taken: number[] = [];
+  const conn = {
+    write: (p: Uint8Array) => {
+      const n = Math.min(3, p.length);
+      taken.push(...p.subarray(0, n));
+      return Promise.resolve(n);
+    },
+  } as unknown as Deno.Conn;
+  const moved: number[] = [];
+  await writeData(conn, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), (n) => moved.push(n));
+  assertEquals(moved, [3, 3, 2]);
+  assertEquals(taken, [1, 2, 3, 4, 5, 6, 7, 8]);
+});
 
 Deno.test("FtpClient.upload() reads a byte stream (a file's) with BYOB reads, in order", async () => {
   const data = dataPeer();
@@ -614,6 +633,58 @@ Deno.test("FtpClient.upload() reads a byte stream (a file's) with BYOB reads, in
   assertEquals(result.size, content.length);
   await peer.done;
   ftp.close();
+});
+
+Deno.test("FtpClient.upload() reads a byte stream into buffers that start at 64 KiB and double up to 4 MiB", async () => {
+  for (const size of [10, 12 * 1024 * 1024]) {
+    const data = dataPeer();
+    const content = bytes(size, 3);
+    const { peer, ftp } = scripted([
+      ...LOGIN,
+      { expect: "TYPE I\r\n" },
+      { send: "200 ok\r\n" },
+      { expect: "EPSV\r\n" },
+      { send: epsv(data.port) },
+      { expect: "STOR f\r\n" },
+      { send: "150 Ok to send data.\r\n" },
+      { sleep: 100 },
+      { send: "226 Transfer complete.\r\n" },
+    ]);
+    await ftp.login();
+    const receiving = data.receive();
+    // The view of every read the client asks for, filled as far as the content goes.
+    const views: number[] = [];
+    let at = 0;
+    const source = new ReadableStream({
+      type: "bytes",
+      pull(controller) {
+        const request = controller.byobRequest!;
+        const view = request.view!;
+        views.push(view.byteLength);
+        if (at >= content.length) {
+          controller.close();
+          request.respond(0);
+          return;
+        }
+        const n = Math.min(view.byteLength, content.length - at);
+        new Uint8Array(view.buffer, view.byteOffset, n).set(content.subarray(at, at + n));
+        at += n;
+        request.respond(n);
+      },
+    }) as ReadableStream<Uint8Array>;
+    assertEquals((await ftp.upload("f", source)).size, size);
+    assertEquals(await receiving, content);
+    const K = 1024;
+    // 12 MiB: 64 KiB + ... + 2 MiB (4032 KiB), 4 MiB twice, 4 MiB for the
+    // last 64 KiB, then the read that finds the end.
+    assertEquals(
+      views,
+      (size === 10 ? [64, 64] : [64, 128, 256, 512, 1024, 2048, 4096, 4096, 4096, 4096])
+        .map((n) => n * K),
+    );
+    await peer.done;
+    ftp.close();
+  }
 });
 
 Deno.test("FtpClient.upload() whose byte stream fails sends ABOR and keeps the session", async () => {
