@@ -66,7 +66,13 @@ interface InnerBody {
  */
 export function bodyHint(res: Response, out: BodyHint): number {
   if (!probed) probe();
-  if (lazySlot === undefined) return UNKNOWN;
+  if (lazySlot === undefined) {
+    // The public path: only what settleResponse() read ahead is known.
+    const length = settledLengths.get(res);
+    if (length === undefined) return UNKNOWN;
+    out.length = length;
+    return BYTES;
+  }
   const slots = res as unknown as Record<symbol, unknown>;
   const lazy = slots[lazySlot];
   if (typeof lazy === "string") {
@@ -185,4 +191,93 @@ export function fastPathsDisabled(): boolean {
 export function hintsActive(): boolean {
   if (!probed) probe();
   return lazySlot !== undefined;
+}
+
+/** Byte lengths of the responses {@linkcode settleResponse} built from bodies it read whole. */
+const settledLengths = new WeakMap<Response, number>();
+/** The bytes after which {@linkcode settleResponse} stops reading ahead. */
+const SETTLE_LIMIT = 64 * 1024;
+/** How many microtask turns {@linkcode settleResponse} gives each read. */
+const SETTLE_TURNS = 8;
+const WAITING = Symbol("waiting");
+
+function turns(n: number): Promise<typeof WAITING> {
+  let p: Promise<unknown> = Promise.resolve();
+  for (let i = 0; i < n; i++) p = p.then(() => {});
+  return p.then(() => WAITING);
+}
+
+/**
+ * Without the hints (see {@linkcode hintsActive}), the server cannot see
+ * that `new Response("text")` holds its whole body: read ahead what the
+ * body yields at once (a few microtask turns per read, about 64 KiB).
+ * A body that ends there comes back as a new response of known length
+ * (Content-Length, HTTP/1.0 keep-alive, no compression below the
+ * threshold, as on the fast path); one that does not comes back with the
+ * bytes read so far in front of the rest, to be streamed. Like Go's
+ * server, which sets Content-Length when the handler's whole output fits
+ * in its first buffer. With the hints active, or for a body of declared
+ * length or none, the response is returned as it is.
+ */
+export async function settleResponse(res: Response): Promise<Response> {
+  if (hintsActive()) return res;
+  const status = res.status;
+  if (
+    status < 200 || status === 204 || status === 205 || status === 304 || res.bodyUsed ||
+    res.headers.has("content-length")
+  ) return res;
+  const body = res.body;
+  if (body === null) return res;
+  const init = { status, statusText: res.statusText, headers: res.headers };
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = reader.read();
+  // Chunks past the limit: one more read may still find the end (a large
+  // string body is one chunk), a second one stops the reading ahead.
+  let over = 0;
+  try {
+    for (;;) {
+      const result = await Promise.race([pending!, turns(SETTLE_TURNS)]);
+      if (result === WAITING) break;
+      if (result.done) {
+        const whole = new Uint8Array(total);
+        let at = 0;
+        for (const chunk of chunks) {
+          whole.set(chunk, at);
+          at += chunk.length;
+        }
+        const settled = new Response(whole, init);
+        settledLengths.set(settled, total);
+        return settled;
+      }
+      chunks.push(result.value);
+      total += result.value.length;
+      if (total > SETTLE_LIMIT && ++over > 1) {
+        pending = null;
+        break;
+      }
+      pending = reader.read();
+    }
+  } catch (error) {
+    // The body failed early: it fails where the writer reads it.
+    pending = Promise.reject(error);
+    pending.catch(() => {});
+  }
+  const rest = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+    },
+    async pull(controller) {
+      const next = pending ?? reader.read();
+      pending = null;
+      const { value, done } = await next;
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  return new Response(rest, init);
 }

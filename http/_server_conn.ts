@@ -24,7 +24,15 @@ import {
   readHead,
   REQUEST,
 } from "./_head_parser.ts";
-import { bodyHint, BYTES, newBodyHint, PLAIN, SIZED } from "./_response_hints.ts";
+import {
+  bodyHint,
+  BYTES,
+  hintsActive,
+  newBodyHint,
+  PLAIN,
+  settleResponse,
+  SIZED,
+} from "./_response_hints.ts";
 import { compressible, type CompressionSettings, compressResponse } from "./_compression.ts";
 import { bodyErrors, ServerRequest } from "./_server_request.ts";
 import { assertReason, fieldPairs } from "./_validate.ts";
@@ -379,6 +387,9 @@ export class ServerConn implements ExchangeHost {
           this.#exchange = null;
           return;
         }
+        if (exchange.upgraded === null && !hintsActive()) {
+          response = await settleResponse(response);
+        }
         if (config.compression !== null && exchange.upgraded === null) {
           response = this.#compress(p, response, config.compression);
         }
@@ -467,7 +478,7 @@ export class ServerConn implements ExchangeHost {
     this.#exchange = exchange;
     const request = new ServerRequest(p, absolute, body, exchange);
     try {
-      return config.handler(request as unknown as Request, exchange);
+      return config.handler(ServerRequest.handOut(request), exchange);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -8,8 +8,8 @@
  * getters) looks at internal symbol-keyed slots that our object does not
  * have; those slots are bridged to the real `Request`, built on demand. A
  * self-test on first use checks the bridge; without it (or with
- * `INETKIT_NO_FAST_PATHS=1`) such calls throw a `TypeError` while the
- * getters and methods below (all of `Request`'s) keep working.
+ * `INETKIT_NO_FAST_PATHS=1`) handlers get the real `Request` itself, built
+ * at once (see {@linkcode ServerRequest.handOut}): slower, never wrong.
  *
  * @module
  */
@@ -66,6 +66,44 @@ export class ServerRequest {
   /** Builds (once) the real `Request` behind this one. */
   static materialize(request: ServerRequest): Request {
     return request.#materialize();
+  }
+
+  /**
+   * What the handler gets: this object while the bridge is on; without it,
+   * the real `Request` (so `new Request(req)`, `fetch(req)` and
+   * `Deno.upgradeWebSocket(req)` see a genuine one), whose buffered readers
+   * keep the `maxBodySize` cap.
+   */
+  static handOut(request: ServerRequest): Request {
+    if (bridged) return request as unknown as Request;
+    let real: Request;
+    try {
+      real = request.#materialize();
+    } catch {
+      // CONNECT and TRACE: Deno's Request refuses them, ours serves them.
+      return request as unknown as Request;
+    }
+    const max = request.#owner.maxBodySize;
+    const bytes = async (): Promise<Uint8Array<ArrayBuffer>> => {
+      if (real.bodyUsed) throw new TypeError("Cannot read body: it was already read");
+      const body = real.body;
+      return body === null ? new Uint8Array(0) : await readCapped(body, max);
+    };
+    const text = async () => utf8.decode(await bytes());
+    const type = () => real.headers.get("content-type") ?? "";
+    Object.defineProperties(real, {
+      bytes: { value: bytes, configurable: true },
+      text: { value: text, configurable: true },
+      json: { value: async () => JSON.parse(await text()), configurable: true },
+      arrayBuffer: { value: async () => (await bytes()).slice().buffer, configurable: true },
+      blob: { value: async () => new Blob([await bytes()], { type: type() }), configurable: true },
+      formData: {
+        value: async () =>
+          await new Response(await bytes(), { headers: { "content-type": type() } }).formData(),
+        configurable: true,
+      },
+    });
+    return real;
   }
 
   #materialize(): Request {

@@ -67,3 +67,28 @@ await server.shutdown();
   assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
   assertEquals(new TextDecoder().decode(out.stdout).trim(), "cors b Request {");
 });
+
+Deno.test({
+  name: "the server's suites pass on the public paths alone (INETKIT_NO_FAST_PATHS=1)",
+  // Skipped inside such a run; the child runs these files, not this one.
+  ignore: fastPathsDisabled(),
+  async fn() {
+    const files = [
+      "http_server_test.ts",
+      "http_server_compression_test.ts",
+      "http_server_disconnect_test.ts",
+      "proxy_test.ts",
+      "web_socket_test.ts",
+    ].map((name) => new URL(name, import.meta.url).pathname);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["test", "-A", "--no-check", ...files],
+      env: { INETKIT_NO_FAST_PATHS: "1", NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    const failed = text.split("\n").filter((line) => line.includes("FAILED")).slice(0, 20);
+    assertEquals(out.code, 0, failed.join("\n") || text.slice(-4000));
+    assertStringIncludes(text, " 0 failed");
+  },
+});
