@@ -16,9 +16,8 @@
  * Targets: throughput >= 1.0 x curl both ways, inetkit peak RSS < 100 MiB,
  * mirror time <= 1.0 x lftp's.
  *
- * Server rows: the `SERVER_ROWS` hook at the bottom is where inetkit's FTP
- * server is compared with vsftpd (same clients, same files); it is empty
- * until that server exists.
+ * inetkit's FTP server is compared with vsftpd (the same file to curl) in
+ * `tests/bench/ftp_server.ts`.
  *
  *   deno run -A tests/bench/ftp.ts [--mib 1024] [--rounds 5] [--files 200] [--skip-mirror] [--skip-transfers]
  *
@@ -275,9 +274,6 @@ try {
       },
     ]);
   }
-
-  // SERVER_ROWS: inetkit's FTP server against vsftpd, driven by the same
-  // clients (curl and FtpClient) on the same files, are added here.
 } finally {
   await removeRemote(REMOTE_BIG);
   await removeRemote(REMOTE_UP);
