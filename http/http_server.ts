@@ -254,14 +254,6 @@ export class HttpServer implements AsyncDisposable {
       clock: deadlines,
       onError: (error) => console.error("HttpServer: cannot accept:", error),
     }, async (conn, info) => {
-      // Responses are written whole or in deliberate pieces: no Nagle delay.
-      if (typeof (conn as Deno.TcpConn).setNoDelay === "function") {
-        try {
-          (conn as Deno.TcpConn).setNoDelay(true);
-        } catch {
-          // not a TCP connection after all
-        }
-      }
       const served = new ServerConn(conn, info, config);
       config.conns.add(served);
       const onAbort = () => served.shutdown();

@@ -184,13 +184,6 @@ export class FtpSession implements FtpSessionContext {
     this.#info = info;
     this.remoteAddr = info.remoteAddr;
     this.localAddr = info.localAddr;
-    // Replies are small writes answered by the client's next command: no
-    // Nagle delay waiting for a delayed ACK (40 ms between 150 and 226).
-    try {
-      (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
-    } catch {
-      // not a TCP socket
-    }
     this.#text = new TextConn(conn, { progress: info.deadline, bufferSize: 8192 });
     this.data = new FtpDataConnections({
       peer: info.remoteAddr.hostname,

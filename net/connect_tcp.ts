@@ -70,6 +70,14 @@ export async function connectTcp(options: ConnectTcpOptions): Promise<Deno.Conn>
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   signal.throwIfAborted();
   const tcp = await Deno.connect({ hostname, port, signal });
+  // Commands go out as written (TCP_NODELAY): with Nagle's algorithm a
+  // command written after another (a BDAT chunk after its command, an
+  // APPEND literal) waits for the server's delayed ACK.
+  try {
+    tcp.setNoDelay(true);
+  } catch {
+    // closed already: the first write says so
+  }
   if (!options.tls) return tcp;
   const tls = options.tls === true ? {} : options.tls;
   return await upgradeClientTls(tcp, {

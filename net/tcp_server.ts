@@ -309,6 +309,15 @@ export class TcpServer implements AsyncDisposable {
         closeQuietly(conn);
         break;
       }
+      // Replies go out as written (TCP_NODELAY): with Nagle's algorithm a
+      // second small write waits for the ACK of the first, which a client
+      // may delay by 40 ms (a reply written in pieces, the dot after a
+      // listing, FTP's 226 after 150). Every protocol on this server wants that.
+      try {
+        (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
+      } catch {
+        // not a TCP socket, or already closed
+      }
       const remote = conn.remoteAddr as Deno.NetAddr;
       const from = this.#perAddress.get(remote.hostname) ?? 0;
       if (this.#conns.size >= this.#maxConnections) this.#overload(conn, "connections");

@@ -6,7 +6,10 @@
  * Each round times one full `OVER low-high` on a connection that is
  * already open, with the group selected and the overview format read
  * (a small warm-up OVER first); the rounds interleave the four
- * client/server pairs, and the medians are compared.
+ * client/server pairs, and the medians are compared. Two "raw" rows per
+ * server read the same OVER to its final dot without parsing (Deno with
+ * one 256 KiB buffer, Python with `recv`): the server's own time, the
+ * floor for any client.
  *
  * Then a 100 MiB article is posted to inetkit's server from a generated
  * stream and read back with `ARTICLE`, streamed: the table shows the time
@@ -191,6 +194,77 @@ async function nntplibOver(port: number): Promise<Timing> {
   return { wall: Number(wall), cpu: Number(cpu) };
 }
 
+/**
+ * The floor for any client: the same OVER read to its final dot line with
+ * no parsing, from Deno (one 256 KiB buffer) and from Python (recv of 256
+ * KiB), so that the server's own time shows.
+ */
+async function rawOver(port: number): Promise<Timing> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const buf = new Uint8Array(256 * 1024);
+    const encoder = new TextEncoder();
+    const readReply = async (): Promise<string> => {
+      let text = "";
+      while (!text.includes("\r\n")) {
+        const n = await conn.read(buf);
+        if (n === null) throw new Error("the server closed");
+        text += new TextDecoder().decode(buf.subarray(0, n));
+      }
+      return text;
+    };
+    await readReply();
+    await conn.write(encoder.encode(`GROUP ${GROUP}\r\n`));
+    const [, , low, high] = (await readReply()).split(" ");
+    const cpu = cpuSeconds();
+    const started = performance.now();
+    await conn.write(encoder.encode(`OVER ${low}-${high}\r\n`));
+    // The end is "\r\n.\r\n": keep the last 5 bytes across reads.
+    const tail = new Uint8Array(5);
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) throw new Error("the server closed during OVER");
+      if (n >= 5) tail.set(buf.subarray(n - 5, n));
+      else {
+        tail.copyWithin(0, n);
+        tail.set(buf.subarray(0, n), 5 - n);
+      }
+      if (
+        tail[0] === 13 && tail[1] === 10 && tail[2] === 46 && tail[3] === 13 && tail[4] === 10
+      ) break;
+    }
+    return { wall: (performance.now() - started) / 1000, cpu: cpuSeconds() - cpu };
+  } finally {
+    conn.close();
+  }
+}
+
+const RAW_OVER = `
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+f = s.makefile("rb")
+f.readline()
+s.sendall(("GROUP %s\\r\\n" % sys.argv[2]).encode())
+parts = f.readline().split()
+low, high = int(parts[2]), int(parts[3])
+cpu = time.process_time()
+started = time.perf_counter()
+s.sendall(("OVER %d-%d\\r\\n" % (low, high)).encode())
+tail = b""
+while not tail.endswith(b"\\r\\n.\\r\\n"):
+    data = s.recv(262144)
+    if not data: raise SystemExit("closed")
+    tail = (tail + data)[-5:]
+elapsed = time.perf_counter() - started
+cpu = time.process_time() - cpu
+print(elapsed, cpu)
+`;
+
+async function pythonRawOver(port: number): Promise<Timing> {
+  const [wall, cpu] = await python(RAW_OVER, [String(port), GROUP]);
+  return { wall: Number(wall), cpu: Number(cpu) };
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -290,14 +364,22 @@ try {
       "nntplib / INN": [],
       "inetkit / NntpServer": [],
       "nntplib / NntpServer": [],
+      "raw Deno / INN": [],
+      "raw Python / INN": [],
+      "raw Deno / NntpServer": [],
+      "raw Python / NntpServer": [],
     };
     for (let round = 0; round < rounds; round++) {
       if (innUp) {
         times["inetkit / INN"]!.push(await inetkitOver(INN_PORT));
         times["nntplib / INN"]!.push(await nntplibOver(INN_PORT));
+        times["raw Deno / INN"]!.push(await rawOver(INN_PORT));
+        times["raw Python / INN"]!.push(await pythonRawOver(INN_PORT));
       }
       times["inetkit / NntpServer"]!.push(await inetkitOver(child.port));
       times["nntplib / NntpServer"]!.push(await nntplibOver(child.port));
+      times["raw Deno / NntpServer"]!.push(await rawOver(child.port));
+      times["raw Python / NntpServer"]!.push(await pythonRawOver(child.port));
     }
     console.log(
       `\nOVER of ${count} articles, medians of ${rounds} interleaved rounds ` +
@@ -322,6 +404,8 @@ try {
       };
       const a = row(`inetkit / ${server}`, ours);
       const b = row(`nntplib / ${server}`, theirs);
+      row(`raw Deno / ${server}`, times[`raw Deno / ${server}`]!);
+      row(`raw Python / ${server}`, times[`raw Python / ${server}`]!);
       console.log(
         `${"".padEnd(60)}${(b.wall / a.wall).toFixed(2).padStart(7)}x ${
           (b.cpu / a.cpu).toFixed(2).padStart(9)

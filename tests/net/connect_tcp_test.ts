@@ -52,3 +52,26 @@ Deno.test("connect() times out a TLS handshake the server never answers", async 
   (await accepted).close();
   listener.close();
 });
+
+Deno.test("connectTcp() turns Nagle's algorithm off (TCP_NODELAY) on the connection it dials", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const probe = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  (await listener.accept()).close();
+  const proto = Object.getPrototypeOf(probe) as { setNoDelay(on?: boolean): void };
+  probe.close();
+  const original = proto.setNoDelay;
+  const calls: [unknown, boolean | undefined][] = [];
+  proto.setNoDelay = function (this: unknown, on?: boolean) {
+    calls.push([this, on]);
+    return original.call(this, on);
+  };
+  try {
+    const conn = await connectTcp({ port: listener.addr.port });
+    (await listener.accept()).close();
+    assertEquals(calls.filter(([c]) => c === conn).map(([, on]) => on), [true]);
+    conn.close();
+  } finally {
+    proto.setNoDelay = original;
+    listener.close();
+  }
+});
