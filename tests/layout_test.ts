@@ -1,7 +1,8 @@
 /**
  * Rules about the tree itself: the runtime's Node layer is used in one file
  * only (server-side STARTTLS), and the library imports nothing from outside
- * the repository (`@std/assert` is for tests and doc examples).
+ * the repository (`@std/assert` is for tests and doc examples); the tree
+ * is formatted and lint-clean.
  */
 import { assertEquals } from "./_helpers/assert.ts";
 
@@ -51,4 +52,19 @@ Deno.test("the library imports only files of its own (and deno.json)", async () 
     }
   }
   assertEquals(outside, []);
+});
+
+Deno.test("the tree is formatted (deno fmt --check) and lint-clean (deno lint)", async () => {
+  // CI runs only the test task: this keeps the two checks in it.
+  for (const args of [["fmt", "--check"], ["lint"]]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: root,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, `deno ${args.join(" ")}:\n${text.slice(0, 4000)}`);
+  }
 });
