@@ -74,6 +74,10 @@ export function chooseEncoding(
  * @param hasRange Whether the request asked for a range.
  * @param knownLength The body length when known, else -1.
  * @param settings Threshold and encodings.
+ * @param hasBody Whether the response is known to have a body (its hint
+ *   said so): then `response.body` is left alone unless the body is
+ *   compressed, since touching it turns a body held in memory into a
+ *   stream and costs the writer its fast path.
  */
 export function compressResponse(
   response: Response,
@@ -82,33 +86,49 @@ export function compressResponse(
   hasRange: boolean,
   knownLength: number,
   settings: CompressionSettings,
+  hasBody = false,
 ): Response | null {
   const status = response.status;
-  if (response.body === null || method === "HEAD" || hasRange) return null;
+  if (method === "HEAD" || hasRange) return null;
   if (status < 200 || status === 204 || status === 206 || status === 304) return null;
   if (knownLength >= 0 && knownLength < settings.threshold) return null;
+  if (!hasBody && response.body === null) return null;
   const headers = response.headers;
   if (headers.has("content-encoding") || headers.has("content-range")) return null;
   if (/(?:^|,)\s*no-transform\s*(?:,|$)/i.test(headers.get("cache-control") ?? "")) return null;
   if (!compressible(headers.get("content-type"))) return null;
   const encoding = chooseEncoding(accept, settings.encodings);
-  const out = new Headers(headers);
-  const vary = out.get("vary");
-  if (vary === null) out.set("vary", "Accept-Encoding");
-  else if (!/(?:^|,)\s*(?:accept-encoding|\*)\s*(?:,|$)/i.test(vary)) {
-    out.set("vary", `${vary}, Accept-Encoding`);
-  }
+  const vary = headers.get("vary");
+  const varied = vary === null
+    ? "Accept-Encoding"
+    : /(?:^|,)\s*(?:accept-encoding|\*)\s*(?:,|$)/i.test(vary)
+    ? vary
+    : `${vary}, Accept-Encoding`;
   if (encoding === null) {
-    // Identity this time, but the answer depended on the request.
-    return vary === null || out.get("vary") !== vary
-      ? new Response(response.body, { status, statusText: response.statusText, headers: out })
-      : null;
+    // Identity this time, but the answer depended on the request: say so,
+    // in the response's own headers when they may be changed (a handler's
+    // response; a new Headers and Response per request cost a quarter of
+    // a small file's time), else in a copy.
+    if (varied === vary) return null;
+    try {
+      headers.set("vary", varied);
+      return null;
+    } catch {
+      // immutable headers (a fetch() response passed through)
+    }
+    const copy = new Headers(headers);
+    copy.set("vary", varied);
+    return new Response(response.body, { status, statusText: response.statusText, headers: copy });
   }
+  const out = new Headers(headers);
+  out.set("vary", varied);
   out.set("content-encoding", encoding);
   out.delete("content-length");
   const etag = out.get("etag");
   if (etag !== null && !etag.startsWith("W/")) out.set("etag", `W/${etag}`);
-  const body = response.body.pipeThrough(
+  const source = response.body;
+  if (source === null) return null;
+  const body = source.pipeThrough(
     new CompressionStream(FORMATS[encoding]!) as unknown as TransformStream<
       Uint8Array,
       Uint8Array

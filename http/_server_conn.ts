@@ -32,6 +32,7 @@ import {
   PLAIN,
   settleResponse,
   SIZED,
+  UNKNOWN,
 } from "./_response_hints.ts";
 import { compressible, type CompressionSettings, compressResponse } from "./_compression.ts";
 import { bodyErrors, ServerRequest } from "./_server_request.ts";
@@ -235,7 +236,16 @@ export class ServerConn implements ExchangeHost {
     }
     const accept = findField(p, ACCEPT_ENCODING);
     const range = findField(p, RANGE) !== null;
-    return compressResponse(response, p.method, accept, range, length, settings) ?? response;
+    return compressResponse(
+      response,
+      p.method,
+      accept,
+      range,
+      length,
+      settings,
+      hint !== UNKNOWN,
+    ) ??
+      response;
   }
 
   /**

@@ -1,6 +1,8 @@
 /** Response compression like Deno.serve's. */
 import { serve } from "../../http/serve.ts";
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import { type CompressionSettings, compressResponse } from "../../http/_compression.ts";
+import { bodyHint, BYTES, hintsActive, newBodyHint } from "../../http/_response_hints.ts";
+import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
 
 const TEXT = "The truth is out there. ".repeat(200);
 
@@ -130,4 +132,24 @@ Deno.test("curl --compressed reads a compressed streamed response", async () => 
   const text = new TextDecoder().decode(out.stdout);
   assert(text.toLowerCase().includes("content-encoding:"), text.slice(0, 300));
   assert(text.endsWith(TEXT + TEXT));
+});
+
+Deno.test("a compressible body sent as it is (no Accept-Encoding) keeps its in-memory form and gains Vary", async () => {
+  // Touching response.body would turn the bytes into a stream and cost the
+  // writer its Content-Length fast path (small files lost a quarter of
+  // their speed that way).
+  const settings: CompressionSettings = { threshold: 1024, encodings: ["gzip"] };
+  const response = new Response(new Uint8Array(2048), {
+    headers: { "content-type": "text/plain" },
+  });
+  assertEquals(compressResponse(response, "GET", null, false, 2048, settings, true), null);
+  assertEquals(response.headers.get("vary"), "Accept-Encoding");
+  if (hintsActive()) assertEquals(bodyHint(response, newBodyHint()), BYTES);
+  // A response whose headers cannot change (fetch's) is copied instead.
+  const fetched = await fetch(`data:text/plain,${"x".repeat(2048)}`);
+  assertThrows(() => fetched.headers.set("vary", "x"), TypeError);
+  const copied = compressResponse(fetched, "GET", null, false, -1, settings);
+  assert(copied !== null && copied !== fetched);
+  assertEquals(copied.headers.get("vary"), "Accept-Encoding");
+  assertEquals(await copied.text(), "x".repeat(2048));
 });
