@@ -19,6 +19,7 @@ import { readMessage } from "../mail/message.ts";
 import { Pop3Client, type Pop3ConnectOptions } from "../mail/pop3_client.ts";
 import { Pop3Error } from "../mail/pop3_error.ts";
 import { ProtocolError } from "../net/protocol_error.ts";
+import { OutputError, writeStdout } from "./_get_output.ts";
 import {
   type CommandIo,
   connectFailure as connectMessage,
@@ -47,6 +48,7 @@ export const MAIL_EXIT = {
   certificate: 60,
   login: 67,
   notFound: 78,
+  write: 23,
 } as const;
 
 /** A mail URL taken apart. */
@@ -235,6 +237,11 @@ export async function runMailRead(
     else await (imap ? imapWatch : popWatch)(settings, io, interrupt.signal);
     return MAIL_EXIT.ok;
   } catch (error) {
+    if (error instanceof OutputError) {
+      // Quiet when the reader closed the pipe (`mail read URL | head`), as curl is.
+      if (error.text !== "") io.err(`inetkit mail: ${error.message}\n`);
+      return MAIL_EXIT.write;
+    }
     if (error instanceof MailCliError) {
       io.err(`inetkit mail: ${error.message}\n`);
       return error.exitCode;
@@ -389,7 +396,7 @@ async function imapList(s: Settings, io: CommandIo): Promise<void> {
   if (set === null || set.length === 0) return;
   const messages = await client.fetch(set, LIST_ITEMS, { uid });
   const width = Math.max(1, ...messages.map((m) => String(m.uid ?? m.seq).length));
-  for (const m of messages) io.out(imapLine(m, width));
+  for (const m of messages) await writeStdout(io, imapLine(m, width));
 }
 
 function imapLine(m: ImapFetchData, width: number): string {
@@ -414,7 +421,7 @@ async function imapRead(s: Settings, io: CommandIo): Promise<void> {
   if (body === null) {
     throw new MailCliError(MAIL_EXIT.notFound, `Cannot read ${t.shown}: there is no such message`);
   }
-  for await (const chunk of body.stream) await io.write(chunk);
+  for await (const chunk of body.stream) await writeStdout(io, chunk);
 }
 
 async function imapWatch(s: Settings, io: CommandIo, signal: AbortSignal): Promise<void> {
@@ -433,7 +440,7 @@ async function imapWatch(s: Settings, io: CommandIo, signal: AbortSignal): Promi
       .filter((m) => m.uid! >= next)
       .sort((a, b) => a.uid! - b.uid!);
     for (const m of messages) {
-      io.out(imapLine(m, 1));
+      await writeStdout(io, imapLine(m, 1));
       next = m.uid! + 1;
       if (s.count !== undefined && ++printed >= s.count) break;
     }
@@ -503,13 +510,13 @@ async function popList(s: Settings, io: CommandIo): Promise<void> {
     ? [(await popNotFound(client.list(t.message), t)).number]
     : (await client.list()).map((m) => m.number);
   const width = Math.max(1, ...numbers.map((n) => String(n).length));
-  for (const n of numbers) io.out(await popLine(client, n, width));
+  for (const n of numbers) await writeStdout(io, await popLine(client, n, width));
 }
 
 async function popRead(s: Settings, io: CommandIo): Promise<void> {
   await using client = await popOpen(s);
   const body = await popNotFound(client.retr(s.target.message!), s.target);
-  for await (const chunk of body) await io.write(chunk);
+  for await (const chunk of body) await writeStdout(io, chunk);
 }
 
 async function popNotFound<T>(work: Promise<T>, t: MailTarget): Promise<T> {
@@ -534,7 +541,7 @@ async function popWatch(s: Settings, io: CommandIo, signal: AbortSignal): Promis
       if (known !== null) {
         for (const { number, uid } of uids) {
           if (known.has(uid)) continue;
-          io.out(await popLine(client, number, 1));
+          await writeStdout(io, await popLine(client, number, 1));
           if (s.count !== undefined && ++printed >= s.count) return;
         }
       }

@@ -44,7 +44,8 @@ certificate must verify (--cacert FILE for a private CA): a failed
 verification is an error, never a fallback to clear text.
 
 Exit codes: 0 done, 1 failure, 2 usage, 7 cannot connect, 8 bad server
-reply, 28 timeout, 35 TLS handshake failed, 60 certificate not trusted,
+reply, 23 cannot write the output (quiet when the reader closed the pipe),
+28 timeout, 35 TLS handshake failed, 60 certificate not trusted,
 64 TLS required but not available, 67 login denied (or refused in clear),
 77 the --cacert file cannot be read, 78 no such mailbox or message.
 `;

@@ -407,3 +407,42 @@ Deno.test("cli mail list names the time taken when it cannot connect", async () 
     `Cannot connect to imap://mulder@127.0.0.1:${port}: Failed to connect to 127.0.0.1 port ${port} after `,
   );
 });
+
+Deno.test("cli mail read and list end quietly with 23 when standard output is closed (| head)", async () => {
+  const messages = inbox();
+  await using server = await fakeServer(fakeImapSession(messages));
+  const url = `imap://mulder@127.0.0.1:${server.port}/INBOX`;
+  const closed = () => Promise.reject(new Deno.errors.BrokenPipe("Broken pipe (os error 32)"));
+  const read = captureIo();
+  read.write = closed;
+  const code = await runMailRead(
+    "read",
+    [`${url};UID=11`, "--password-env", "INETKIT_TEST_MAILPASS"],
+    read,
+  );
+  assertEquals([code, read.stderr], [MAIL_EXIT.write, ""]);
+  const list = captureIo();
+  list.out = () => {
+    throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
+  };
+  assertEquals(
+    await runMailRead("list", [url, "--password-env", "INETKIT_TEST_MAILPASS"], list),
+    MAIL_EXIT.write,
+  );
+  assertEquals(list.stderr, "");
+  // Another failure to write is said, under the mail command's name.
+  const full = captureIo();
+  full.write = () => Promise.reject(new Error("No space left on device"));
+  assertEquals(
+    await runMailRead(
+      "read",
+      [`${url};UID=11`, "--password-env", "INETKIT_TEST_MAILPASS"],
+      full,
+    ),
+    MAIL_EXIT.write,
+  );
+  assertEquals(
+    full.stderr,
+    "inetkit mail: Cannot write to standard output: No space left on device\n",
+  );
+});
