@@ -371,7 +371,8 @@ export function missingExtension(error: unknown): string | null {
   return null;
 }
 
-function causeChain(error: unknown): unknown[] {
+/** The error and its causes, outermost first (at most 8). */
+export function causeChain(error: unknown): unknown[] {
   const out: unknown[] = [];
   for (let e = error; e !== undefined && e !== null && out.length < 8;) {
     out.push(e);

@@ -1,13 +1,17 @@
 import type { AttachmentInit, MessageInit } from "../mail/message_builder.ts";
 import { sendMail } from "../mail/send_mail.ts";
 import type { SmtpConnectOptions } from "../mail/smtp_client.ts";
+import { SmtpReplyError } from "../mail/smtp_reply_error.ts";
+import { ProtocolError } from "../net/protocol_error.ts";
 import {
+  causeChain,
   type Command,
   type CommandIo,
   connectFailure,
   flagBoolean,
   flagString,
   flagStrings,
+  isResolveError,
   missingExtension,
   osMessage,
   parseArgs,
@@ -49,8 +53,12 @@ TLS: STARTTLS is used whenever the server offers it, and the server's
 certificate must verify (--cacert FILE for a private CA): a failed
 verification is an error, never a fallback to clear text.
 
-Exit codes: 0 every recipient accepted, 1 a failure or a refused recipient,
-2 usage, 77 the --cacert file cannot be read.
+Exit codes: 0 every recipient accepted, 1 another failure or a refused
+recipient (the others got the message), 2 usage, 6 host not resolved,
+7 cannot connect, 8 bad server reply, 28 timeout, 35 TLS handshake failed,
+55 the server refused the message or every recipient, 60 certificate not
+trusted, 64 --starttls but no STARTTLS, 67 login denied (or refused in
+clear), 77 the --cacert file cannot be read.
 `;
 
 /**
@@ -184,10 +192,36 @@ export const mailCommand: Command = {
       return result.refused.size === 0 ? 0 : 1;
     } catch (error) {
       io.err(`inetkit mail: ${sendFailure(error, hostname, port, now() - started)}\n`);
-      return 1;
+      return sendExit(error);
     }
   },
 };
+
+/** The exit code for a failed send, after curl's (see the help). */
+export function sendExit(error: unknown): number {
+  if (isResolveError(error)) return 6;
+  const chain = causeChain(error);
+  if (
+    chain.some((e) =>
+      e instanceof DOMException && e.name === "TimeoutError" || e instanceof Deno.errors.TimedOut
+    )
+  ) return 28;
+  if (connectFailure(error, "", 0, 0) !== null) return 7;
+  const text = describe(error);
+  if (error instanceof Deno.errors.InvalidData || /certificate|handshake/i.test(text)) {
+    return /certificate|UnknownIssuer|NotValidForName|Expired/i.test(text) ? 60 : 35;
+  }
+  const missing = missingExtension(error);
+  if (missing === "STARTTLS") return 64;
+  if ((missing === "SASL" || error instanceof TypeError) && /without TLS|in clear/.test(text)) {
+    return 67;
+  }
+  for (const e of chain) {
+    if (e instanceof SmtpReplyError) return /^AUTH\b/i.test(e.command ?? "") ? 67 : 55;
+    if (e instanceof ProtocolError) return 8;
+  }
+  return 1;
+}
 
 /** Splits `HOST[:PORT]`, `[v6]:PORT` or a bare IPv6 address. */
 function parseServer(text: string, defaultPort: number): { hostname: string; port: number } {

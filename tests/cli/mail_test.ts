@@ -1,5 +1,7 @@
 import { captureIo, runCommand, UsageError } from "../../cli/_command.ts";
-import { mailCommand } from "../../cli/mail.ts";
+import { mailCommand, sendExit } from "../../cli/mail.ts";
+import { SmtpReplyError } from "../../mail/smtp_reply_error.ts";
+import { ProtocolError } from "../../net/protocol_error.ts";
 import {
   assert,
   assertEquals,
@@ -183,7 +185,7 @@ Deno.test("cli mail send with --starttls fails without sending in clear when STA
       "b@example.test",
     ], io);
     const transcript = await session;
-    assertEquals(code, 1);
+    assertEquals(code, 64);
     assertStringIncludes(io.stderr, "STARTTLS");
     assertEquals(transcript, "EHLO localhost\r\n");
   } finally {
@@ -191,7 +193,7 @@ Deno.test("cli mail send with --starttls fails without sending in clear when STA
   }
 });
 
-Deno.test("cli mail send exits 1 when the server is unreachable", async () => {
+Deno.test("cli mail send exits 7 when the server is unreachable", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
@@ -200,7 +202,7 @@ Deno.test("cli mail send exits 1 when the server is unreachable", async () => {
     ["send", "--server", `127.0.0.1:${port}`, "--from", "a@example.test", "--to", "b@example.test"],
     io,
   );
-  assertEquals(code, 1);
+  assertEquals(code, 7);
   assertStringIncludes(io.stderr, "inetkit mail:");
 });
 
@@ -326,7 +328,7 @@ Deno.test("cli mail send fails on an unverifiable certificate instead of going o
     "--password-env",
     PASSWORD_VAR,
   ]);
-  assertEquals(r.code, 1);
+  assertEquals(r.code, 60);
   assertStringIncludes(
     r.err,
     `inetkit mail: Cannot start TLS with ${lab.server.replace(":", " port ")}: `,
@@ -381,7 +383,7 @@ Deno.test("cli mail send --user sends no password in clear to a host it cannot t
       assertEquals(r.code, 0, r.err);
       assertStringIncludes(transcript, `AUTH PLAIN ${btoa("\0mulder\0trustno1")}\r\n`);
     } else {
-      assertEquals(r.code, 1);
+      assertEquals(r.code, 67);
       assertStringIncludes(r.err, "--insecure-auth allows it");
       assertEquals(transcript.includes("AUTH"), false);
       assertEquals(transcript.includes("MAIL FROM"), false);
@@ -403,11 +405,22 @@ Deno.test("cli mail send names the server, port and time taken when it cannot co
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   const r = await send(["--server", `127.0.0.1:${port}`]);
-  assertEquals(r.code, 1);
+  assertEquals(r.code, 7);
   assertMatch(
     r.err,
     new RegExp(
       `^inetkit mail: Failed to connect to 127\\.0\\.0\\.1 port ${port} after \\d+ ms: Connection refused\\n$`,
     ),
   );
+});
+
+Deno.test("mail send's exit codes follow curl's for each kind of failure", () => {
+  const reply = (command: string) => new SmtpReplyError(535, ["5.7.8 no"], { command });
+  assertEquals(sendExit(reply("AUTH PLAIN")), 67);
+  assertEquals(sendExit(new SmtpReplyError(554, ["5.7.1 rejected"], { command: "DATA" })), 55);
+  assertEquals(sendExit(reply("RCPT TO:<a@b.test>")), 55);
+  assertEquals(sendExit(new ProtocolError("BAD_REPLY", "Cannot read reply")), 8);
+  assertEquals(sendExit(new DOMException("timed out", "TimeoutError")), 28);
+  assertEquals(sendExit(new Deno.errors.ConnectionRefused("Connection refused")), 7);
+  assertEquals(sendExit(new Error("something else")), 1);
 });
