@@ -1,6 +1,7 @@
 import { connectTcp, TcpServer } from "../../net/mod.ts";
 import { assertEquals, assertRejects } from "../_helpers/assert.ts";
 import { testCert, VERIFIED_NAME } from "../_helpers/tls.ts";
+import { spyNoDelay } from "../_helpers/no_delay.ts";
 
 const encoder = new TextEncoder();
 
@@ -54,24 +55,14 @@ Deno.test("connect() times out a TLS handshake the server never answers", async 
 });
 
 Deno.test("connectTcp() turns Nagle's algorithm off (TCP_NODELAY) on the connection it dials", async () => {
+  using spy = await spyNoDelay();
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const probe = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-  (await listener.accept()).close();
-  const proto = Object.getPrototypeOf(probe) as { setNoDelay(on?: boolean): void };
-  probe.close();
-  const original = proto.setNoDelay;
-  const calls: [unknown, boolean | undefined][] = [];
-  proto.setNoDelay = function (this: unknown, on?: boolean) {
-    calls.push([this, on]);
-    return original.call(this, on);
-  };
   try {
     const conn = await connectTcp({ port: listener.addr.port });
     (await listener.accept()).close();
-    assertEquals(calls.filter(([c]) => c === conn).map(([, on]) => on), [true]);
+    assertEquals(spy.callsOn(conn), [true]);
     conn.close();
   } finally {
-    proto.setNoDelay = original;
     listener.close();
   }
 });

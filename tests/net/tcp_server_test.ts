@@ -1,6 +1,7 @@
 import { TcpServer } from "../../net/mod.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../_helpers/assert.ts";
 import { testCert } from "../_helpers/tls.ts";
+import { spyNoDelay } from "../_helpers/no_delay.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -170,33 +171,16 @@ Deno.test("TcpServer survives running out of file descriptors and recovers", asy
 Deno.test("TcpServer turns Nagle's algorithm off on every connection (TCP_NODELAY)", async () => {
   // Deno leaves Nagle on for accepted sockets: a reply written in pieces
   // then waits for the client's delayed ACK (40 ms per stall, seen with
-  // Python clients after an NNTP OVER). The call is recorded on the
-  // prototype of Deno's TCP connections, taken from a probe connection.
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const dialled = await Deno.connect({ hostname: "127.0.0.1", port: probe.addr.port });
-  const accepted = await probe.accept();
-  const proto = Object.getPrototypeOf(accepted) as { setNoDelay(on?: boolean): void };
-  accepted.close();
-  dialled.close();
-  probe.close();
-  const original = proto.setNoDelay;
-  const calls: [unknown, boolean | undefined][] = [];
-  proto.setNoDelay = function (this: unknown, on?: boolean) {
-    calls.push([this, on]);
-    return original.call(this, on);
-  };
-  try {
-    let served: Deno.Conn | null = null;
-    await using server = new TcpServer({ port: 0 }, async (conn) => {
-      served = conn;
-      await conn.write(new TextEncoder().encode("x"));
-    });
-    const client = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
-    await client.read(new Uint8Array(1));
-    client.close();
-    assert(served !== null);
-    assertEquals(calls.filter(([conn]) => conn === served).map(([, on]) => on), [true]);
-  } finally {
-    proto.setNoDelay = original;
-  }
+  // Python clients after an NNTP OVER).
+  using spy = await spyNoDelay();
+  let served: Deno.Conn | null = null;
+  await using server = new TcpServer({ port: 0 }, async (conn) => {
+    served = conn;
+    await conn.write(new TextEncoder().encode("x"));
+  });
+  const client = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  await client.read(new Uint8Array(1));
+  client.close();
+  assert(served !== null);
+  assertEquals(spy.callsOn(served), [true]);
 });
