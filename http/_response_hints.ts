@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { copyBytes } from "../net/_bytes.ts";
 
 /** No usable hint: read the body as a stream of unknown length. */
 export const UNKNOWN = 0;
@@ -241,13 +242,7 @@ export async function settleResponse(res: Response): Promise<Response> {
       const result = await Promise.race([pending!, turns(SETTLE_TURNS)]);
       if (result === WAITING) break;
       if (result.done) {
-        const whole = new Uint8Array(total);
-        let at = 0;
-        for (const chunk of chunks) {
-          whole.set(chunk, at);
-          at += chunk.length;
-        }
-        const settled = new Response(whole, init);
+        const settled = new Response(copyBytes(chunks, total), init);
         settledLengths.set(settled, total);
         return settled;
       }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { closeQuietly } from "./_io.ts";
+import { closeQuietly, writeAll } from "./_io.ts";
 import { ProtocolError } from "./protocol_error.ts";
 import { upgradeClientTls } from "./_tls_upgrade.ts";
 
@@ -205,17 +205,12 @@ export class FtpDataReader {
  * write the socket took (a large piece on a slow link is many writes, and
  * each one counts as progress for the idle timeout).
  */
-export async function writeData(
+export function writeData(
   conn: Deno.Conn,
   bytes: Uint8Array,
   moved: (n: number) => void,
 ): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) {
-    const n = await conn.write(off === 0 ? bytes : bytes.subarray(off));
-    off += n;
-    moved(n);
-  }
+  return writeAll(conn, bytes, moved);
 }
 
 /**

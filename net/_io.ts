@@ -9,13 +9,20 @@
  *
  * @param writer A `Deno.Conn`, `Deno.stdout` or anything with `write(p)`.
  * @param bytes What to write.
+ * @param wrote Called with the bytes each write took (progress for an
+ *   idle timeout: a large piece on a slow link is many writes).
  */
 export async function writeAll(
   writer: { write(p: Uint8Array): Promise<number> },
   bytes: Uint8Array,
+  wrote?: (n: number) => void,
 ): Promise<void> {
-  let off = await writer.write(bytes);
-  while (off < bytes.length) off += await writer.write(bytes.subarray(off));
+  let off = 0;
+  do {
+    const n = await writer.write(off === 0 ? bytes : bytes.subarray(off));
+    off += n;
+    wrote?.(n);
+  } while (off < bytes.length);
 }
 
 /**
