@@ -25,8 +25,11 @@ import {
   type ImapMessageData,
   loadMessageData,
   loadMessageDataNow,
+  MAX_HEADER,
+  messageKey,
   resolvePart,
 } from "./_imap_server_structure.ts";
+import { MAIL_VIEW_READ_HEADER, type MailViewReadHeader } from "./_mail_store_engine.ts";
 import { bodyStructureOf, envelopeOf } from "./_imap_server_envelope.ts";
 
 /** What a section names inside a message or part. */
@@ -53,6 +56,12 @@ export interface FetchRequest {
   items: FetchItem[];
   /** Whether any item needs the message's header. */
   needsHeader: boolean;
+  /**
+   * Whether the header is needed only for sections of the message itself
+   * (`HEADER`, `HEADER.FIELDS`, `TEXT`): then its octets are enough, and
+   * no parsed fields.
+   */
+  headerOctetsOnly: boolean;
   /** Whether any item needs the full MIME structure. */
   needsStructure: boolean;
   /** Whether any item sets `\Seen` (a body section without `.PEEK`). */
@@ -151,8 +160,9 @@ export function parseFetchItems(token: ImapToken | undefined, uidCommand: boolea
   let needsHeader = false;
   let needsStructure = false;
   let setsSeen = false;
+  let needsFields = false;
   for (const item of items) {
-    if (item.kind === "ENVELOPE") needsHeader = true;
+    if (item.kind === "ENVELOPE") needsHeader = needsFields = true;
     if (item.kind === "BODYSTRUCTURE" || item.kind === "BODY") needsStructure = true;
     if (item.kind === "section") {
       if (item.path.length > 0) needsStructure = true;
@@ -160,7 +170,8 @@ export function parseFetchItems(token: ImapToken | undefined, uidCommand: boolea
       if (!item.peek) setsSeen = true;
     }
   }
-  return { items, needsHeader, needsStructure, setsSeen };
+  const headerOctetsOnly = needsHeader && !needsFields && !needsStructure;
+  return { items, needsHeader, headerOctetsOnly, needsStructure, setsSeen };
 }
 
 /** The content a body section stands for, before the partial is applied. */
@@ -186,6 +197,7 @@ function payloadWithoutReading(
   info: MailMessageInfo,
   data: ImapMessageData | null,
   item: Extract<FetchItem, { kind: "section" }>,
+  octets?: Uint8Array,
 ): Payload | undefined {
   let headerStart: number;
   let headerLength: number;
@@ -194,6 +206,7 @@ function payloadWithoutReading(
   let header: string | null = null;
   if (item.path.length === 0) {
     if (item.text === "") return { kind: "range", start: 0, length: info.size };
+    if (octets !== undefined) return payloadOfHeader(info, item, octets);
     headerStart = 0;
     headerLength = data!.headerLength;
     textStart = headerLength;
@@ -236,14 +249,48 @@ function payloadWithoutReading(
   return { kind: "bytes", data: EMPTY };
 }
 
+/** A section of the message itself, from its header's octets (see {@linkcode storeHeader}). */
+function payloadOfHeader(
+  info: MailMessageInfo,
+  item: Extract<FetchItem, { kind: "section" }>,
+  octets: Uint8Array,
+): Payload {
+  switch (item.text) {
+    case "HEADER":
+      return { kind: "bytes", data: octets };
+    case "TEXT":
+      return { kind: "range", start: octets.length, length: info.size - octets.length };
+    case "HEADER.FIELDS":
+    case "HEADER.FIELDS.NOT":
+      return {
+        kind: "bytes",
+        data: filterHeaderBytes(octets, item.fields ?? [], item.text === "HEADER.FIELDS.NOT"),
+      };
+  }
+  return { kind: "bytes", data: EMPTY };
+}
+
+/**
+ * A message's header octets from the store at once (a Maildir's header
+ * cache), for a request that needs no more of the header
+ * ({@linkcode FetchRequest.headerOctetsOnly}); `undefined` when the store
+ * does not have it at hand or it is longer than the header kept for
+ * parsing (so that sections come out as from a parse of the message).
+ */
+function storeHeader(ctx: FetchContext, uid: number): Uint8Array | undefined {
+  const octets = (ctx.view as MailboxView & MailViewReadHeader)[MAIL_VIEW_READ_HEADER]?.(uid);
+  return octets !== undefined && octets.length <= MAX_HEADER ? octets : undefined;
+}
+
 async function payloadOf(
   ctx: FetchContext,
   uid: number,
   info: MailMessageInfo,
   data: ImapMessageData | null,
   item: Extract<FetchItem, { kind: "section" }>,
+  octets?: Uint8Array,
 ): Promise<Payload> {
-  const known = payloadWithoutReading(info, data, item);
+  const known = payloadWithoutReading(info, data, item, octets);
   if (known !== undefined) return known;
   // Header fields of a header too long to keep: read and filter it.
   let headerStart: number;
@@ -432,8 +479,12 @@ async function prepareMessage(
   const values: (string | Prepared)[] = [];
   try {
     let data: ImapMessageData | null = null;
+    let octets: Uint8Array | undefined;
     if (request.needsStructure) data = await loadMessageData(ctx.cache, view, uid, true);
-    else if (request.needsHeader) data = await loadMessageData(ctx.cache, view, uid, false);
+    else if (request.needsHeader) {
+      if (request.headerOctetsOnly) octets = storeHeader(ctx, uid);
+      if (octets === undefined) data = await loadMessageData(ctx.cache, view, uid, false);
+    }
     for (const item of request.items) {
       switch (item.kind) {
         case "FLAGS":
@@ -458,7 +509,7 @@ async function prepareMessage(
           values.push(`BODY ${bodyStructureOf(data!.structure!, false)}`);
           break;
         case "section": {
-          const payload = await payloadOf(ctx, uid, info, data, item);
+          const payload = await payloadOf(ctx, uid, info, data, item, octets);
           const p = await prepare(ctx, uid, payload, item.origin, item.length);
           values.push(item.label + (p.origin === null ? "" : `<${p.origin}>`), p);
           break;
@@ -499,10 +550,17 @@ function prepareMessageNow(
   const info = view.message(seq)!;
   try {
     let data: ImapMessageData | null = null;
+    let octets: Uint8Array | undefined;
     if (request.needsStructure || request.needsHeader) {
-      const found = loadMessageDataNow(ctx.cache, view, uid, request.needsStructure);
-      if (found === undefined) return undefined;
-      data = found;
+      // The parsed header when it is cached, else the octets when they are enough.
+      data = ctx.cache.get(messageKey(view, uid)) ?? null;
+      if (data !== null && request.needsStructure && data.structure === null) data = null;
+      if (data === null && request.headerOctetsOnly) octets = storeHeader(ctx, uid);
+      if (data === null && octets === undefined) {
+        const found = loadMessageDataNow(ctx.cache, view, uid, request.needsStructure);
+        if (found === undefined) return undefined;
+        data = found;
+      }
     }
     const parts: (string | Uint8Array)[] = [];
     for (const item of request.items) {
@@ -529,7 +587,7 @@ function prepareMessageNow(
           parts.push(`BODY ${bodyStructureOf(data!.structure!, false)}`);
           break;
         case "section": {
-          const payload = payloadWithoutReading(info, data, item);
+          const payload = payloadWithoutReading(info, data, item, octets);
           if (payload === undefined || payload.kind === "filter") return undefined;
           const total = payload.kind === "bytes" ? payload.data.length : payload.length;
           const skip = item.origin === null ? 0 : Math.min(item.origin, total);

@@ -183,6 +183,13 @@ export interface MailBackend {
    * the page cache); `undefined` when the caller should use `open`.
    */
   readSmall?(box: Box, rec: Rec, start: number, length: number): Uint8Array | undefined;
+  /**
+   * The CRLF view of a message's header (its octets up to and including
+   * the first empty line) at once, when the backend has it cached or can
+   * read it without waiting; `undefined` otherwise (no empty line in the
+   * first 64 KiB, or it would mean waiting).
+   */
+  readHeader?(box: Box, rec: Rec): Uint8Array | undefined;
 }
 
 /**
@@ -203,6 +210,25 @@ export const MAIL_VIEW_READ_SMALL: unique symbol = Symbol("inetkit.MailboxView.r
 /** A view that may have {@linkcode MAIL_VIEW_READ_SMALL}. */
 export interface MailViewReadSmall {
   [MAIL_VIEW_READ_SMALL]?: (uid: number, start: number, length: number) => Uint8Array | undefined;
+}
+
+/**
+ * The key of a {@linkcode MailboxView} method of the built-in Maildir
+ * store that gives a message's header at once:
+ * `view[MAIL_VIEW_READ_HEADER](uid)` returns the octets from the start of
+ * the message (as `read()` gives them) up to and including its first
+ * empty line (`CRLF` or `LF` at the start of a line), found within the
+ * first 64 KiB; or `undefined` when the store does not have it at hand
+ * (then `read()` gives it). Other `MailStore` implementations need not
+ * have it.
+ *
+ * @throws {MailStoreError} `"EXPUNGED"` when the message is gone.
+ */
+export const MAIL_VIEW_READ_HEADER: unique symbol = Symbol("inetkit.MailboxView.readHeader");
+
+/** A view that may have {@linkcode MAIL_VIEW_READ_HEADER}. */
+export interface MailViewReadHeader {
+  [MAIL_VIEW_READ_HEADER]?: (uid: number) => Uint8Array | undefined;
 }
 
 /** A promise-chain mutex. */
@@ -1012,6 +1038,20 @@ export class MailStoreEngine implements MailStore {
     }
   }
 
+  /** A message's header for a view at once, or `undefined` (see {@linkcode MAIL_VIEW_READ_HEADER}). */
+  readHeaderOf(box: Box, uid: number): Uint8Array | undefined {
+    if (this.#backend.readHeader === undefined) return undefined;
+    const rec = box.byUid.get(uid);
+    if (rec === undefined) throw expunged(box, uid);
+    try {
+      return this.#backend.readHeader(box, rec);
+    } catch (error) {
+      // Renamed by another tool, or gone: read() finds out which.
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  }
+
   async lockMailbox(user: string, folder: string): Promise<MailboxLock> {
     const box = await this.#box(checkUser(user), checkFolder(folder));
     this.#checkOpen();
@@ -1474,6 +1514,11 @@ export class ViewImpl implements MailboxView {
   /** See {@linkcode MAIL_VIEW_READ_SMALL}. */
   [MAIL_VIEW_READ_SMALL](uid: number, start: number, length: number): Uint8Array | undefined {
     return this.#engine.readSmallOf(this.box, uid, start, length);
+  }
+
+  /** See {@linkcode MAIL_VIEW_READ_HEADER}. */
+  [MAIL_VIEW_READ_HEADER](uid: number): Uint8Array | undefined {
+    return this.#engine.readHeaderOf(this.box, uid);
   }
 
   close(): void {

@@ -59,6 +59,15 @@ import {
   uniqueName,
   writeAtomic,
 } from "./_maildir_fs.ts";
+import {
+  HEADER_CACHE_MAX,
+  HeaderCache,
+  HeaderCapture,
+  headerEnd,
+  HEADERS_NAME,
+} from "./_maildir_headers.ts";
+import { MessageCache } from "./_maildir_message_cache.ts";
+import { copyBytes } from "../net/_bytes.ts";
 import { writeAll, writeAllSync } from "../net/_io.ts";
 
 /** The index file name in each folder. */
@@ -104,21 +113,35 @@ interface MStaged extends Staged {
   size: number;
   fileSize: number;
   published: boolean;
+  /** The message's header, for the header cache. */
+  header: Uint8Array | undefined;
+  /** The message's octets, for the message cache (a small message of a CRLF store). */
+  bytes: Uint8Array | undefined;
 }
 
 /** Options of the backend. */
 export interface MaildirBackendOptions {
   maildirOf: (user: string) => string;
   lineEnding: "crlf" | "lf";
+  /** The most octets of small messages kept in memory (see {@linkcode MessageCache}). */
+  cacheSize: number;
 }
 
 export class MaildirBackend implements MailBackend {
   readonly #maildirOf: (user: string) => string;
   readonly #lf: boolean;
+  /** The header cache of each loaded box. */
+  readonly #headers = new WeakMap<Box, HeaderCache>();
+  /** Small messages just delivered or read, by folder and base name. */
+  readonly #messages: MessageCache | undefined;
 
   constructor(options: MaildirBackendOptions) {
     this.#maildirOf = options.maildirOf;
     this.#lf = options.lineEnding === "lf";
+    // Only the octets of a CRLF store are the octets served.
+    this.#messages = this.#lf || options.cacheSize === 0
+      ? undefined
+      : new MessageCache(options.cacheSize);
   }
 
   #maildir(user: string): string {
@@ -563,9 +586,16 @@ export class MaildirBackend implements MailBackend {
     let size = 0;
     let fileSize = 0;
     const lf = this.#lf ? new LfNormalizer() : undefined;
+    const capture = new HeaderCapture();
+    let kept: Uint8Array[] | undefined = this.#messages === undefined ? undefined : [];
     try {
       try {
         for await (const chunk of chunks) {
+          if (size < HEADER_CACHE_MAX) capture.push(chunk);
+          if (kept !== undefined) {
+            if (size + chunk.length <= SYNC_READ_MAX) kept.push(chunk.slice());
+            else kept = undefined;
+          }
           size += chunk.length;
           const out = lf === undefined ? chunk : lf.push(chunk);
           writeAllSync(file, out);
@@ -591,6 +621,8 @@ export class MaildirBackend implements MailBackend {
       size,
       fileSize,
       published: false,
+      header: capture.header,
+      bytes: kept === undefined ? undefined : kept.length === 1 ? kept[0] : copyBytes(kept, size),
       async discard() {
         if (staged.published) return;
         staged.published = true;
@@ -620,6 +652,9 @@ export class MaildirBackend implements MailBackend {
       await Deno.remove(path).catch(() => {});
       throw error;
     }
+    // The delivery is durable: the header cache gets its record (a failure is ignored).
+    if (s.header !== undefined) this.#headerCache(box)?.add(uid, base, s.header, true);
+    if (s.bytes !== undefined) this.#messages?.set(`${dir}/${base}`, s.bytes);
     return { base, dir: sub, name } satisfies MRef;
   }
 
@@ -712,7 +747,9 @@ export class MaildirBackend implements MailBackend {
   async remove(box: Box, recs: readonly Rec[]): Promise<void> {
     await this.#settle(box);
     let failure: unknown;
+    const dir = this.folderDir(box.user, box.folder);
     for (const rec of recs) {
+      this.#messages?.delete(`${dir}/${(rec.ref as MRef).base}`);
       try {
         await Deno.remove(this.#path(box, rec.ref as MRef));
       } catch (error) {
@@ -788,9 +825,55 @@ export class MaildirBackend implements MailBackend {
     if (rec.info.size > SYNC_READ_MAX || sizeField(ref.base, "S") !== rec.info.size) {
       return undefined;
     }
-    const bytes = Deno.readFileSync(this.#path(box, ref));
-    if (bytes.length !== rec.info.size) return undefined;
+    const dir = this.folderDir(box.user, box.folder);
+    const key = `${dir}/${ref.base}`;
+    let bytes = this.#messages?.get(key);
+    if (bytes === undefined) {
+      bytes = Deno.readFileSync(`${dir}/${ref.dir}/${ref.name}`);
+      if (bytes.length !== rec.info.size) return undefined;
+      this.#messages?.set(key, bytes);
+    }
     return bytes.subarray(start, start + length);
+  }
+
+  readHeader(box: Box, rec: Rec): Uint8Array | undefined {
+    const cache = this.#headerCache(box);
+    if (cache === undefined) return undefined;
+    const ref = rec.ref as MRef;
+    const hit = cache.get(rec.uid, ref.base);
+    if (hit !== undefined || cache.uncacheable(rec.uid)) return hit;
+    // Not in the cache (delivered by another tool, or before the cache): from the file.
+    const whole = this.readSmall(box, rec, 0, rec.info.size);
+    if (whole === undefined) return undefined;
+    const end = headerEnd(whole);
+    if (end < 0) {
+      cache.markUncacheable(rec.uid);
+      return undefined;
+    }
+    const header = whole.slice(0, end);
+    cache.add(rec.uid, ref.base, header, false);
+    return header;
+  }
+
+  /** The header cache of a box, loaded on first use; none for a box that is gone. */
+  #headerCache(box: Box): HeaderCache | undefined {
+    if (box.gone) return undefined;
+    let cache = this.#headers.get(box);
+    if (cache === undefined || cache.uidValidity !== box.uidValidity) {
+      try {
+        const dir = this.folderDir(box.user, box.folder);
+        cache = new HeaderCache(
+          `${dir}/${HEADERS_NAME}`,
+          `${dir}/tmp`,
+          box.uidValidity,
+          (uid, base) => (box.byUid.get(uid)?.ref as MRef | undefined)?.base === base,
+        );
+      } catch {
+        return undefined;
+      }
+      this.#headers.set(box, cache);
+    }
+    return cache;
   }
 
   async #openAt(

@@ -44,6 +44,15 @@ export interface MaildirStoreOptions {
    * @default {67108864}
    */
   maxMessageSize?: number;
+  /**
+   * The most octets kept in memory of small messages (up to 64 KiB each)
+   * that were just delivered or read, so that a FETCH of new mail, or one
+   * repeated, reads no file; 0 keeps none. Only a `"crlf"` store keeps
+   * them (an `"lf"` store converts each read).
+   *
+   * @default {33554432}
+   */
+  cacheSize?: number;
 }
 
 /**
@@ -138,7 +147,7 @@ export class MaildirStore implements MailStore {
    * @param root The directory that holds one Maildir per user.
    * @param options Where the Maildirs are, the line ends, the size limit.
    * @throws {TypeError} When `root` is not a non-empty string.
-   * @throws {RangeError} When `maxMessageSize` is not a non-negative integer.
+   * @throws {RangeError} When `maxMessageSize` or `cacheSize` is not a non-negative integer.
    */
   constructor(root: string, options?: MaildirStoreOptions) {
     options ??= {};
@@ -153,9 +162,16 @@ export class MaildirStore implements MailStore {
     }
     const base = root.endsWith("/") && root.length > 1 ? root.slice(0, -1) : root;
     const maildirOf = options.maildirOf ?? ((user: string) => `${base}/${user}`);
+    const cacheSize = options.cacheSize ?? 32 * 1024 * 1024;
+    if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
+      throw new RangeError(
+        `Cannot open Maildir store: cacheSize ${cacheSize} is not a non-negative integer`,
+      );
+    }
     this.#backend = new MaildirBackend({
       maildirOf: (user) => maildirOf(checkUser(user)),
       lineEnding,
+      cacheSize,
     });
     this.#engine = new MailStoreEngine(this.#backend, options);
   }

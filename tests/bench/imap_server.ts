@@ -7,14 +7,20 @@
  * mailbox, appended here and deleted afterwards; ours in a MaildirStore in
  * a temporary directory, served by a child process.
  *
- * The client is the same imaplib script for both; it times each FETCH from
- * the command to the tagged OK (login and SELECT excluded) and reports
- * messages per second. The first round of each server is reported apart
- * (cold: Dovecot builds its index cache, ours reads every file once for
- * its header cache); then rounds alternate between the servers and the
- * medians are compared. The ratio is ours / Dovecot (above 1: faster).
+ * The client is the same imaplib script for both (pinned to CPU 1, our
+ * server to CPU 0); it times each FETCH from the command to the tagged OK
+ * (login and SELECT excluded) and reports messages per second. Three kinds
+ * of rounds, each reported as a median:
+ * - cold: the first FETCHes of a folder just filled, a new Dovecot folder
+ *   and a new Maildir (and server process) each time: Dovecot builds its
+ *   index cache, ours has what the deliveries left in memory;
+ * - warm: rounds alternating between the servers on the last folders;
+ * - restarted: a new process of ours on the last Maildir, its first
+ *   FETCHes (headers from the header cache file, bodies from their files),
+ *   against Dovecot's warm medians (its caches are on disk).
+ * The ratio is ours / Dovecot (above 1: faster).
  *
- * Run: deno run -A tests/bench/imap_server.ts [--count 1000] [--rounds 5]
+ * Run: deno run -A tests/bench/imap_server.ts [--count 1000] [--rounds 5] [--cold-rounds 3]
  *
  * @module
  */
@@ -119,8 +125,8 @@ m.logout()
 `;
 
 async function python(script: string, scriptArgs: string[], stdin?: string): Promise<string> {
-  const child = new Deno.Command(PYTHON, {
-    args: ["-c", script, ...scriptArgs],
+  const child = new Deno.Command("taskset", {
+    args: ["-c", "1", PYTHON, "-c", script, ...scriptArgs],
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -153,30 +159,33 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-const folder = `InetkitBench${crypto.randomUUID().slice(0, 8)}`;
-const root = await Deno.makeTempDir({ prefix: "inetkit-imap-bench-" });
+const coldRounds = Number(option("cold-rounds", "3"));
 const messages = Array.from({ length: count }, (_, i) => message(i));
 console.log(
   `${count} messages of ${
     Math.round(messages.reduce((n, m) => n + m.length, 0) / count)
-  } octets; ` +
-    `appending them to Dovecot folder ${folder} and a Maildir in ${root} ...`,
+  } octets; ${coldRounds} cold rounds (a new Dovecot folder and a new Maildir each), ` +
+    `${rounds} warm ones; imaplib on CPU 1, our server on CPU 0`,
 );
-await python(SETUP, [folder, "create"], JSON.stringify(messages));
-const child = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "-A",
-    new URL(import.meta.url).pathname,
-    "--server",
-    root,
-    "--count",
-    String(count),
-  ],
-  stdout: "piped",
-  stderr: "inherit",
-}).spawn();
-try {
+
+/** Starts our server in a child process (on CPU 0) on the Maildir in `root`. */
+async function startOurs(root: string): Promise<{ port: number; child: Deno.ChildProcess }> {
+  const child = new Deno.Command("taskset", {
+    args: [
+      "-c",
+      "0",
+      Deno.execPath(),
+      "run",
+      "-A",
+      new URL(import.meta.url).pathname,
+      "--server",
+      root,
+      "--count",
+      String(count),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
   while (!text.includes("\n")) {
@@ -185,44 +194,87 @@ try {
     text += value;
   }
   reader.releaseLock();
-  const ours = Number(/PORT (\d+)/.exec(text)![1]);
+  return { port: Number(/PORT (\d+)/.exec(text)![1]), child };
+}
+
+async function stopOurs(child: Deno.ChildProcess | undefined): Promise<void> {
+  if (child === undefined) return;
+  child.kill("SIGTERM");
+  await child.status;
+  await child.stdout.cancel().catch(() => {});
+}
+
+const folders: string[] = [];
+const roots: string[] = [];
+let child: Deno.ChildProcess | undefined;
+try {
+  // Cold: the first FETCHes of a folder just filled (Dovecot builds its index
+  // cache; ours has what the deliveries left in memory).
+  const cold = new Map<string, Round[]>([["dovecot", []], ["inetkit", []]]);
+  let folder = "";
+  let root = "";
+  let ours = 0;
+  for (let r = 0; r < coldRounds; r++) {
+    await stopOurs(child);
+    folder = `InetkitBench${crypto.randomUUID().slice(0, 8)}`;
+    folders.push(folder);
+    await python(SETUP, [folder, "create"], JSON.stringify(messages));
+    root = await Deno.makeTempDir({ prefix: "inetkit-imap-bench-" });
+    roots.push(root);
+    ({ port: ours, child } = await startOurs(root));
+    const order: [string, number, string][] = [["dovecot", DOVECOT, folder], [
+      "inetkit",
+      ours,
+      "INBOX",
+    ]];
+    if (r % 2 === 1) order.reverse();
+    for (const [name, port, box] of order) cold.get(name)!.push(await round(port, box));
+  }
   const targets: [string, number, string][] = [
     ["dovecot", DOVECOT, folder],
     ["inetkit", ours, "INBOX"],
   ];
-  const cold = new Map<string, Round>();
-  for (const [name, port, box] of targets) cold.set(name, await round(port, box));
   const results = new Map<string, Round[]>(targets.map(([name]) => [name, []]));
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? targets : [...targets].reverse();
     for (const [name, port, box] of order) results.get(name)!.push(await round(port, box));
   }
+  // Restarted: a new process on the last Maildir, its first FETCHes (headers
+  // from the header cache file, bodies from their files), against Dovecot's
+  // warm medians (its caches are on disk).
+  const restarted: Round[] = [];
+  for (let r = 0; r < coldRounds; r++) {
+    await stopOurs(child);
+    ({ port: ours, child } = await startOurs(root));
+    restarted.push(await round(ours, "INBOX"));
+  }
   const line = (label: string, ...cells: string[]) =>
     console.log(label.padEnd(30) + cells.map((c) => c.padStart(14)).join(""));
-  console.log(
-    `\nimaplib FETCH 1:${count}, messages per second (first round cold, then median of ${rounds} ` +
-      "interleaved rounds)",
-  );
+  console.log(`\nimaplib FETCH 1:${count}, messages per second (medians)`);
   line("", "dovecot", "inetkit", "ratio");
+  const rate = (list: Round[], what: "headers" | "bodies") =>
+    count / median(list.map((x) => x[what]));
   for (const what of ["headers", "bodies"] as const) {
     const item = what === "headers" ? "BODY.PEEK[HEADER]" : "BODY.PEEK[]";
-    const d = count / cold.get("dovecot")![what];
-    const o = count / cold.get("inetkit")![what];
-    line(`${item}, cold`, d.toFixed(0), o.toFixed(0), (o / d).toFixed(2));
-    const dm = count / median(results.get("dovecot")!.map((x) => x[what]));
-    const om = count / median(results.get("inetkit")!.map((x) => x[what]));
-    line(`${item}, warm`, dm.toFixed(0), om.toFixed(0), (om / dm).toFixed(2));
+    const rows: [string, number, number][] = [
+      ["cold", rate(cold.get("dovecot")!, what), rate(cold.get("inetkit")!, what)],
+      ["warm", rate(results.get("dovecot")!, what), rate(results.get("inetkit")!, what)],
+      ["restarted", rate(results.get("dovecot")!, what), rate(restarted, what)],
+    ];
+    for (const [kind, d, o] of rows) {
+      line(`${item}, ${kind}`, d.toFixed(0), o.toFixed(0), (o / d).toFixed(2));
+    }
   }
-  const d0 = cold.get("dovecot")!;
-  const o0 = cold.get("inetkit")!;
+  const d0 = cold.get("dovecot")![0]!;
+  const o0 = cold.get("inetkit")![0]!;
   console.log(
     `(octets received: headers ${d0.headers_bytes} / ${o0.headers_bytes}, ` +
       `bodies ${d0.bodies_bytes} / ${o0.bodies_bytes}; ratio = inetkit / dovecot)`,
   );
 } finally {
-  child.kill("SIGTERM");
-  await child.status;
-  await child.stdout.cancel().catch(() => {});
-  await python(SETUP, [folder, "delete"]).catch((error) => console.error("cleanup:", error));
-  await Deno.remove(root, { recursive: true });
+  await stopOurs(child);
+  for (const folder of folders) {
+    await python(SETUP, [folder, "delete"]).catch((error) => console.error("cleanup:", error));
+  }
+  for (const root of roots) await Deno.remove(root, { recursive: true });
 }
