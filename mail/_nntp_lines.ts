@@ -64,17 +64,21 @@ export class NntpBlockReader {
     const reader = this.#reader;
     for (;;) {
       const buf = reader.peekBuffered();
-      const { count, end, terminator } = this.#scan(buf);
+      const { count, end, terminator, plain } = this.#scan(buf);
       if (count > 0 || terminator >= 0) {
         let lines: string[] = [];
         if (count > 0) {
-          lines = decoder.decode(buf.subarray(0, end)).split("\n");
+          const text = decoder.decode(buf.subarray(0, end));
+          // Every line ends in CR LF and none starts with a dot: one split does it all.
+          lines = plain ? text.split("\r\n") : text.split("\n");
           lines.pop();
-          for (let i = 0; i < lines.length; i++) {
-            let line = lines[i]!;
-            if (line.charCodeAt(line.length - 1) === CR) line = line.slice(0, -1);
-            if (line.charCodeAt(0) === DOT) line = line.slice(1);
-            lines[i] = line;
+          if (!plain) {
+            for (let i = 0; i < lines.length; i++) {
+              let line = lines[i]!;
+              if (line.charCodeAt(line.length - 1) === CR) line = line.slice(0, -1);
+              if (line.charCodeAt(0) === DOT) line = line.slice(1);
+              lines[i] = line;
+            }
           }
         }
         reader.consume(terminator >= 0 ? terminator : end);
@@ -111,19 +115,25 @@ export class NntpBlockReader {
   /**
    * Finds the complete lines at the start of `buf` (at most a batch):
    * how many, where they end, and where the `.` line ends if it is among
-   * them (-1 otherwise). Checks the line length and count limits.
+   * them (-1 otherwise), and whether every line ends in CR LF and none
+   * starts with a dot (`plain`). Checks the line length and count limits.
    */
-  #scan(buf: Uint8Array): { count: number; end: number; terminator: number } {
+  #scan(buf: Uint8Array): { count: number; end: number; terminator: number; plain: boolean } {
     const max = this.#maxLine;
     let start = 0;
     let count = 0;
+    let plain = true;
     while (count < BATCH) {
       const lf = buf.indexOf(LF, start);
       if (lf < 0) break;
       let end = lf;
       if (end > start && buf[end - 1] === CR) end--;
+      else plain = false;
       if (end - start > max) throw lineTooLong(max);
-      if (end - start === 1 && buf[start] === DOT) return { count, end: start, terminator: lf + 1 };
+      if (buf[start] === DOT) {
+        if (end - start === 1) return { count, end: start, terminator: lf + 1, plain };
+        plain = false;
+      }
       if (++this.#count > this.#maxLines) {
         throw new ProtocolError(
           "REPLY_TOO_LARGE",
@@ -133,7 +143,7 @@ export class NntpBlockReader {
       count++;
       start = lf + 1;
     }
-    return { count, end: start, terminator: -1 };
+    return { count, end: start, terminator: -1, plain };
   }
 
   /** Waits for more bytes when no complete line is buffered. */

@@ -21,7 +21,11 @@
  * when the peers restart). INN's own limit (maxartsize, 1 MB by default)
  * keeps the 100 MiB article to inetkit's server.
  *
- * Run: deno run -A tests/bench/nntp.ts [--count 10000] [--rounds 7] [--mib 100]
+ * The servers run on CPU 0 (our child under `taskset`, INN's innd and the
+ * nnrpd it forks moved there for the run and given both CPUs back at the
+ * end) and the clients on CPU 1; `--no-pin` leaves all unpinned.
+ *
+ * Run: deno run -A tests/bench/nntp.ts [--count 10000] [--rounds 7] [--mib 100] [--no-pin]
  *
  * @module
  */
@@ -47,6 +51,28 @@ if (Deno.args[0] === "--serve-child") {
   console.log(`listening ${server.addr.port}`);
   await server.finished;
   Deno.exit(0);
+}
+
+const PIN = !Deno.args.includes("--no-pin");
+
+/** Sets the CPUs of every thread of a process (`taskset -a -p -c`); false when it could not. */
+async function pin(pid: number, cpus: string): Promise<boolean> {
+  const out = await new Deno.Command("taskset", {
+    args: ["-a", "-p", "-c", cpus, String(pid)],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => ({ code: 1 }));
+  return out.code === 0;
+}
+
+/** The pid of INN's innd, or undefined. */
+async function inndPid(): Promise<number | undefined> {
+  const out = await new Deno.Command("pgrep", { args: ["-x", "innd"], stdout: "piped" }).output()
+    .catch(() => undefined);
+  const pid = Number(
+    new TextDecoder().decode(out?.stdout ?? new Uint8Array()).trim().split("\n")[0],
+  );
+  return pid > 0 ? pid : undefined;
 }
 
 const count = flag("--count", 10000);
@@ -93,8 +119,9 @@ interface Child {
 }
 
 async function spawnChild(dir: string): Promise<Child> {
-  const child = new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(PIN ? "taskset" : Deno.execPath(), {
     args: [
+      ...(PIN ? ["-c", "0", Deno.execPath()] : []),
       "run",
       "-A",
       new URL(import.meta.url).pathname,
@@ -349,6 +376,16 @@ const innUp = await NntpClient.connect({ port: INN_PORT, tls: false }).then(
 if (!innUp) console.log(`INN is not reachable on 127.0.0.1:${INN_PORT}: its rows are skipped`);
 if (innUp) await seedInn();
 const dir = await Deno.makeTempDir({ prefix: "inetkit_bench_nntp_" });
+const innd = PIN && innUp ? await inndPid() : undefined;
+if (PIN) {
+  const clients = await pin(Deno.pid, "1");
+  const inn = innd === undefined || await pin(innd, "0");
+  console.log(
+    clients && inn
+      ? "servers on CPU 0, clients on CPU 1"
+      : "could not pin (taskset failed): the rows run unpinned",
+  );
+}
 try {
   const seedStarted = performance.now();
   await seedSpool(dir);
@@ -460,5 +497,6 @@ try {
     await child.stop();
   }
 } finally {
+  if (innd !== undefined) await pin(innd, `0-${navigator.hardwareConcurrency - 1}`);
   await Deno.remove(dir, { recursive: true });
 }

@@ -43,12 +43,21 @@ async function keepingFlags(fn: () => Promise<void>): Promise<void> {
       await fn();
     } finally {
       await imap.select("INBOX");
-      for (const m of before) {
-        await imap.store(m.uid!, m.flags!.filter((f) => f !== "\\Recent"), {
-          uid: true,
-          operation: "set",
-          silent: true,
-        });
+      // Dovecot's POP3 process may commit its \Seen flags after QUIT was
+      // answered: put the flags back until they stay.
+      const wanted = (flags: readonly string[]) =>
+        flags.filter((f) => f !== "\\Recent").sort().join(" ");
+      for (let attempt = 0; attempt < 20; attempt++) {
+        for (const m of before) {
+          await imap.store(m.uid!, m.flags!.filter((f) => f !== "\\Recent"), {
+            uid: true,
+            operation: "set",
+            silent: true,
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const now = await imap.fetch([1, 2], ["FLAGS"], { uid: true });
+        if (now.every((m, i) => wanted(m.flags!) === wanted(before[i]!.flags!))) break;
       }
     }
   } finally {
