@@ -76,6 +76,17 @@ export interface MaildirStoreOptions {
  * Dovecot served, its `dovecot-uidlist` is imported so the UIDs stay. The
  * subscriptions are in `inetkit-subscriptions` in the Maildir root.
  *
+ * Two caches make FETCHes of many messages cheap, and neither is needed
+ * for correctness. Each folder's `inetkit-headers` holds the header of
+ * each message (written without fsync, one append per delivery; records
+ * are checked by UID, name, length and checksum when loaded, so a file cut
+ * short or damaged is used as far as it is sound and rewritten), so that
+ * a `FETCH 1:* (BODY.PEEK[HEADER])` after a restart reads one file rather
+ * than one per message. In memory, up to `cacheSize` octets of small
+ * messages (64 KiB or less) just delivered or read are kept, least
+ * recently used first out; Maildir files never change once delivered, so
+ * an entry cannot go stale.
+ *
  * Delivery writes `tmp/<unique>`, fsyncs it, renames it into `new/` (or
  * `cur/` with flags), fsyncs that directory, appends the uidlist line, and
  * only then resolves: two fsyncs per message. The line itself is not
