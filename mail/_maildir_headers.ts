@@ -22,6 +22,7 @@
  * @module
  */
 import { uniqueName } from "./_maildir_fs.ts";
+import { copyBytes } from "../net/_bytes.ts";
 
 /** The header cache file name in each folder. */
 export const HEADERS_NAME = "inetkit-headers";
@@ -320,14 +321,5 @@ function recordOf(uid: number, base: string, header: Uint8Array): Uint8Array {
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return parts.length === 1 ? parts[0]! : copyBytes(parts);
 }
